@@ -1,0 +1,263 @@
+import { randomUUID } from 'node:crypto';
+import { sleep, systemClock, type Clock } from '../clock.js';
+import { readWorkspaceFile, resolveInWorkspace, WorkspaceError, writeWorkspaceFile } from './tools.js';
+import { AgentError, type Agent, type AgentEvent, type AgentTurn } from './types.js';
+
+export interface DemoAgentOptions {
+  /**
+   * Paces the streams; tests pass a manual clock.
+   * @default systemClock
+   */
+  clock?: Clock;
+  /**
+   * Pace of plain-text echoes (and of `/fail`'s words), in words per second; `Infinity`
+   * streams them as fast as it can.
+   * @default 40
+   */
+  wordsPerSecond?: number;
+  /**
+   * Model names this agent answers to; the first is the default. They all behave the same.
+   * @default ['demo']
+   */
+  models?: readonly string[];
+}
+
+/** Most `/stream` tokens, so one message cannot keep a turn busy for hours. */
+export const MAX_STREAM_TOKENS = 1_000_000;
+/** Longest `/sleep` (a day), well inside what a timer can hold (about 24.8 days). */
+export const MAX_SLEEP_MS = 86_400_000;
+
+/**
+ * Tokens emitted back to back before yielding to the macrotask queue. Without it a fast
+ * stream resolves only microtasks, and timers, sockets and other sessions starve until it ends.
+ */
+const TOKENS_PER_YIELD = 64;
+
+const FAIL_PREAMBLE = 'Something is about to go wrong';
+
+type Emit = AsyncGenerator<AgentEvent, void, undefined>;
+
+/** What every scripted reply needs besides the turn itself. */
+interface Script {
+  clock: Clock;
+  wordsPerSecond: number;
+}
+
+/**
+ * The embedded demo agent: a deterministic scripted model, with no network and no API key,
+ * for trying the API, for tests and for benchmarks. Plain text is echoed as
+ * `You said: <text>`; `/stream`, `/write`, `/read`, `/fail` and `/sleep` script the other
+ * kinds of turn (see the contract's table). An unknown `/command` is echoed like plain text.
+ *
+ * @example
+ * const agent = createDemoAgent({ wordsPerSecond: Infinity });
+ * for await (const event of agent.chat(turn)) console.log(event);
+ */
+export function createDemoAgent(options: DemoAgentOptions = {}): Agent {
+  const { clock = systemClock, wordsPerSecond = 40, models = ['demo'] } = options;
+  if (!(wordsPerSecond > 0)) throw new RangeError(`wordsPerSecond must be > 0, got ${wordsPerSecond}`);
+  if (models.length === 0) throw new RangeError('models must name at least one model');
+  const script: Script = { clock, wordsPerSecond };
+  return {
+    models: Object.freeze([...models]),
+    chat: (turn) => chat(script, turn),
+  };
+}
+
+async function* chat(script: Script, turn: AgentTurn): Emit {
+  turn.signal.throwIfAborted();
+  const command = parseCommand(turn.text);
+  switch (command?.name) {
+    case 'stream':
+      return yield* stream(script, turn, command.args);
+    case 'write':
+      return yield* write(turn, command.args);
+    case 'read':
+      return yield* read(turn, command.args);
+    case 'fail':
+      return yield* fail(script, turn, command.args);
+    case 'sleep':
+      return yield* pause(script, turn, command.args);
+    default:
+      return yield* echo(script, turn);
+  }
+}
+
+/** `/name rest`: the rest is everything after the first run of whitespace, kept as typed. */
+function parseCommand(text: string): { name: string; args: string } | null {
+  const match = /^\/([a-z]+)(?:\s+([\s\S]*))?$/.exec(text);
+  if (!match) return null;
+  return { name: match[1]!, args: match[2] ?? '' };
+}
+
+async function* echo(script: Script, turn: AgentTurn): Emit {
+  const deltas = yield* streamText(script, turn.signal, tokenize(`You said: ${turn.text}`), script.wordsPerSecond);
+  yield { type: 'text_end' };
+  yield usage(turn, deltas);
+}
+
+async function* stream(script: Script, turn: AgentTurn, args: string): Emit {
+  const { count, rate } = parseStreamArgs(args);
+  const deltas = yield* streamText(script, turn.signal, numberedTokens(count), rate);
+  yield { type: 'text_end' };
+  yield usage(turn, deltas);
+}
+
+const STREAM_USAGE = `Usage: /stream N [R] (N: whole number of tokens, 1 to ${MAX_STREAM_TOKENS}; R: tokens per second, > 0, default as fast as possible)`;
+
+function parseStreamArgs(args: string): { count: number; rate: number } {
+  const [n, r, ...extra] = args.trim().split(/\s+/).filter(Boolean);
+  if (n === undefined || extra.length > 0 || !/^\d+$/.test(n)) throw new AgentError(STREAM_USAGE);
+  const count = Number(n);
+  if (count < 1 || count > MAX_STREAM_TOKENS) throw new AgentError(STREAM_USAGE);
+  const rate = r === undefined ? Infinity : Number(r);
+  if (!(rate > 0) || (r !== undefined && !Number.isFinite(rate))) throw new AgentError(STREAM_USAGE);
+  return { count, rate };
+}
+
+function* numberedTokens(count: number): Generator<string> {
+  for (let i = 1; i <= count; i++) yield `t${i} `;
+}
+
+const WRITE_USAGE = 'Usage: /write PATH TEXT';
+
+/** PATH is one word; TEXT is everything after the one whitespace character that ends it, as typed. */
+async function* write(turn: AgentTurn, args: string): Emit {
+  const match = /^(\S+)(?:\s([\s\S]*))?$/.exec(args);
+  if (!match) throw new AgentError(WRITE_USAGE);
+  const path = match[1]!;
+  const text = match[2] ?? '';
+  const toolName = 'write_file';
+  const toolUseId = newToolUseId();
+  yield { type: 'tool_start', toolUseId, toolName, input: { path, text }, intent: `Write ${path}`, displayName: 'Write file' };
+
+  // A path that escapes is refused before anyone is asked: there is nothing to allow.
+  const refused = await refusal(() => resolveInWorkspace(turn.workspace, path));
+  if (refused) {
+    yield { type: 'tool_result', toolUseId, toolName, result: refused, isError: true };
+    yield usage(turn, 0);
+    return;
+  }
+
+  const bytes = Buffer.byteLength(text, 'utf8');
+  const allowed = await turn.requestPermission({
+    toolName,
+    toolUseId,
+    command: `write ${path}`,
+    description: `Write ${bytes} bytes to ${path} in the session's workspace`,
+  });
+  turn.signal.throwIfAborted();
+  if (!allowed) {
+    yield { type: 'tool_result', toolUseId, toolName, result: `Permission denied: ${toolName}`, isError: true };
+    yield { type: 'text', delta: 'Permission denied.' };
+    yield { type: 'text_end' };
+    yield usage(turn, 1);
+    return;
+  }
+
+  // Resolved again inside: the path may have changed while a human was deciding.
+  const result = await toolResult(async () => `wrote ${await writeWorkspaceFile(turn.workspace, path, text)} bytes to ${path}`);
+  turn.signal.throwIfAborted();
+  yield { type: 'tool_result', toolUseId, toolName, ...result };
+  yield usage(turn, 0);
+}
+
+const READ_USAGE = 'Usage: /read PATH';
+
+async function* read(turn: AgentTurn, args: string): Emit {
+  const path = args.trim();
+  if (path === '' || /\s/.test(path)) throw new AgentError(READ_USAGE);
+  const toolName = 'read_file';
+  const toolUseId = newToolUseId();
+  yield { type: 'tool_start', toolUseId, toolName, input: { path }, intent: `Read ${path}`, displayName: 'Read file' };
+  const result = await toolResult(() => readWorkspaceFile(turn.workspace, path));
+  turn.signal.throwIfAborted();
+  yield { type: 'tool_result', toolUseId, toolName, ...result };
+  yield usage(turn, 0);
+}
+
+async function* fail(script: Script, turn: AgentTurn, args: string): Emit {
+  const message = args.trim() || 'The demo agent failed on purpose.';
+  const deltas = yield* streamText(script, turn.signal, tokenize(FAIL_PREAMBLE), script.wordsPerSecond);
+  // Usage first, so the failed turn still reports what it produced.
+  yield usage(turn, deltas);
+  throw new AgentError(message);
+}
+
+const SLEEP_USAGE = `Usage: /sleep MS (a whole number of milliseconds, 0 to ${MAX_SLEEP_MS})`;
+
+async function* pause(script: Script, turn: AgentTurn, args: string): Emit {
+  const ms = args.trim();
+  if (!/^\d+$/.test(ms) || Number(ms) > MAX_SLEEP_MS) throw new AgentError(SLEEP_USAGE);
+  await sleep(script.clock, Number(ms), turn.signal);
+  yield usage(turn, 0);
+}
+
+/**
+ * Yields each token as a text delta on an absolute schedule: token i (from 0) is due at
+ * start + i / perSecond seconds, so the first goes out at once, and every token already due
+ * at a wake goes out together; a coarse timer delays tokens but never slows the rate.
+ * Returns the number of deltas yielded.
+ */
+async function* streamText(
+  { clock }: Script,
+  signal: AbortSignal,
+  tokens: Iterable<string>,
+  perSecond: number,
+): AsyncGenerator<AgentEvent, number, undefined> {
+  const start = clock.now();
+  const msPerToken = 1000 / perSecond;
+  let index = 0;
+  let sinceMacrotask = 0;
+  for (const delta of tokens) {
+    const wait = start + index * msPerToken - clock.now();
+    if (wait > 0) {
+      await sleep(clock, wait, signal);
+      sinceMacrotask = 0;
+    } else if (sinceMacrotask >= TOKENS_PER_YIELD) {
+      await new Promise((resolve) => setImmediate(resolve));
+      sinceMacrotask = 0;
+    }
+    signal.throwIfAborted();
+    yield { type: 'text', delta };
+    index++;
+    sinceMacrotask++;
+  }
+  return index;
+}
+
+/** Splits text into words that keep their following whitespace, so the pieces join back exactly. */
+function tokenize(text: string): string[] {
+  return text.match(/^\s+|\S+\s*/g) ?? [];
+}
+
+function wordCount(text: string): number {
+  return text.split(/\s+/).filter(Boolean).length;
+}
+
+function usage(turn: AgentTurn, outputTokens: number): AgentEvent {
+  return { type: 'usage', inputTokens: wordCount(turn.text), outputTokens };
+}
+
+function newToolUseId(): string {
+  return `toolu_demo_${randomUUID()}`;
+}
+
+/** Runs a workspace tool; its user-facing failure becomes the tool result's error text. */
+async function toolResult(run: () => Promise<string>): Promise<{ result: string; isError: boolean }> {
+  try {
+    return { result: await run(), isError: false };
+  } catch (error) {
+    if (error instanceof WorkspaceError) return { result: error.message, isError: true };
+    throw error;
+  }
+}
+
+/** The user-facing reason a workspace check fails, or null when it passes. */
+async function refusal(check: () => Promise<unknown>): Promise<string | null> {
+  const { result, isError } = await toolResult(async () => {
+    await check();
+    return '';
+  });
+  return isError ? result : null;
+}

@@ -1,0 +1,179 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { createYoga } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import { createDemoAgent } from './agents/demo.js';
+import type { Agent } from './agents/types.js';
+import { systemClock, type Clock } from './clock.js';
+import { toGraphQLError } from './errors.js';
+import { EventLog } from './events/log.js';
+import { createMemoryPubSub } from './events/pubsub/memory.js';
+import type { PubSub } from './events/pubsub/types.js';
+import { schema, type Context } from './schema/index.js';
+import { SessionManager } from './sessions/manager.js';
+import { createMemoryStore } from './store/memory.js';
+import type { Store } from './store/types.js';
+import { graphiqlTabs } from './transport/graphiql.js';
+import { useGraphQLWs, type WsTransportOptions } from './transport/ws.js';
+import { UserConfigService } from './user-config.js';
+
+export interface AppOptions {
+  /** Port to listen on; 0 picks a free one. @default 4000 */
+  port?: number;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** Session workspaces (and the embedded store) live here. @default './data' */
+  dataDir?: string;
+  /** @default an in-memory store */
+  store?: Store;
+  /** @default an in-memory pub/sub */
+  pubsub?: PubSub;
+  /** Runs every turn. @default the demo agent */
+  agent?: Agent;
+  /** @default the system clock */
+  clock?: Clock;
+  /** @default 50 */
+  coalesceWindowMs?: number;
+  /** @default 16384 */
+  coalesceMaxBytes?: number;
+  /** @default 300000 */
+  permissionTimeoutMs?: number;
+  /** graphql-ws settings. */
+  ws?: WsTransportOptions;
+  /**
+   * How long `stop()` lets open subscriptions deliver their last events before closing their
+   * connections anyway.
+   * @default 2000
+   */
+  shutdownGraceMs?: number;
+  /** Where unexpected errors are reported. @default console.error */
+  onError?: (error: unknown) => void;
+}
+
+export interface App {
+  /** Listens; resolves with the address actually bound. */
+  start(): Promise<{ port: number; host: string; url: string }>;
+  /**
+   * Stops accepting work, ends running turns (CompleteEvent INTERRUPTED), completes open
+   * subscriptions, closes every connection, the store and the pub/sub.
+   */
+  stop(): Promise<void>;
+  readonly server: Server;
+  readonly sessions: SessionManager;
+  readonly store: Store;
+}
+
+const GRAPHQL_PATH = '/graphql';
+
+/** Builds Switchboard: Yoga (HTTP, SSE both modes, GraphiQL) and graphql-ws on one http server. */
+export function createApp(options: AppOptions = {}): App {
+  const clock = options.clock ?? systemClock;
+  const onError = options.onError ?? ((error: unknown) => console.error('[switchboard]', error));
+  const store = options.store ?? createMemoryStore();
+  const pubsub = options.pubsub ?? createMemoryPubSub();
+  const agent = options.agent ?? createDemoAgent({ clock });
+  const log = new EventLog({
+    store,
+    pubsub,
+    clock,
+    coalesceWindowMs: options.coalesceWindowMs,
+    coalesceMaxBytes: options.coalesceMaxBytes,
+    onError,
+  });
+  const config = new UserConfigService(store, pubsub, agent.models);
+  const sessions = new SessionManager({
+    store,
+    pubsub,
+    log,
+    clock,
+    agent,
+    config,
+    dataDir: options.dataDir ?? './data',
+    permissionTimeoutMs: options.permissionTimeoutMs,
+    onError,
+  });
+  const shutdown = new AbortController();
+
+  const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    landingPage: false,
+    logging: false,
+    context: (): Omit<Context, keyof object> => ({
+      userId: 'local',
+      sessions,
+      config,
+      store,
+      pubsub,
+      shutdown: shutdown.signal,
+    }),
+    maskedErrors: { maskError: (error) => toGraphQLError(error, onError) },
+    graphiql: { title: 'Switchboard', defaultTabs: graphiqlTabs, subscriptionsProtocol: 'SSE' },
+    renderGraphiQL,
+    plugins: [useGraphQLSSE({ endpoint: `${GRAPHQL_PATH}/stream` })],
+  });
+
+  const server = createServer((req, res) => {
+    const path = req.url?.split('?')[0];
+    if (path === '/healthz') return void json(res, 200, { status: 'ok' });
+    if (path === '/readyz') {
+      void ready().then((ok) => json(res, ok ? 200 : 503, { status: ok ? 'ready' : 'unavailable' }));
+      return;
+    }
+    void yoga(req, res);
+  });
+
+  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH });
+  const ws = useGraphQLWs(wss, yoga as never, options.ws);
+
+  async function ready(): Promise<boolean> {
+    if (shutdown.signal.aborted) return false;
+    const [s, p] = await Promise.all([store.ping().catch(() => false), pubsub.ping().catch(() => false)]);
+    return s && p;
+  }
+
+  let stopping: Promise<void> | null = null;
+  return {
+    server,
+    sessions,
+    store,
+    async start() {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.port ?? 4000, options.host ?? '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const { port, address } = server.address() as AddressInfo;
+      const host = address.includes(':') ? `[${address}]` : address;
+      return { port, host: address, url: `http://${host}:${port}${GRAPHQL_PATH}` };
+    },
+    stop() {
+      stopping ??= (async () => {
+        // No new connections; the ones open finish what they are doing.
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await sessions.stop();
+        shutdown.abort();
+        const grace = new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, options.shutdownGraceMs ?? 2000);
+          timer.unref();
+        });
+        await Promise.race([sessions.streamsClosed(), grace]);
+        await ws.dispose();
+        for (const client of wss.clients) client.terminate();
+        server.closeAllConnections();
+        await closed;
+        await Promise.all([store.close(), pubsub.close()]);
+      })();
+      return stopping;
+    },
+  };
+}
+
+function json(res: ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+}

@@ -1,0 +1,84 @@
+import { resolve } from 'node:path';
+
+/** Server settings, read once from the environment. */
+export interface Config {
+  /** @default 4000 */
+  port: number;
+  /** @default '127.0.0.1' */
+  host: string;
+  /** Embedded store and session workspaces. @default './data' */
+  dataDir: string;
+  /** `postgres://…`: PostgreSQL instead of the embedded store. */
+  databaseUrl: string | null;
+  /** `redis://…`: Redis pub/sub, so several instances serve the same sessions. */
+  redisUrl: string | null;
+  /** HS256 secret for bearer JWTs; without it every caller is the user `local`. */
+  authSecret: string | null;
+  /** Which agent runs turns. @default 'demo' */
+  agent: 'demo';
+  /** @default 50 */
+  coalesceWindowMs: number;
+  /** @default 16384 */
+  coalesceMaxBytes: number;
+  /** @default 300000 */
+  permissionTimeoutMs: number;
+}
+
+/** A configuration value that cannot work; its message is one line naming the variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost', '[::1]']);
+
+/** The only reader of process.env. Throws ConfigError on the first bad value. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const text = (name: string) => {
+    const value = env[name]?.trim();
+    return value ? value : null;
+  };
+  const int = (name: string, fallback: number, min: number, max: number) => {
+    const raw = text(name);
+    if (raw === null) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > max) {
+      throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}".`);
+    }
+    return value;
+  };
+
+  const host = text('HOST') ?? '127.0.0.1';
+  const authSecret = text('AUTH_SECRET');
+  if (authSecret === null && !LOOPBACK.has(host) && env.ALLOW_UNAUTHENTICATED !== '1') {
+    throw new ConfigError(
+      `HOST=${host} is not a loopback address and AUTH_SECRET is unset: set AUTH_SECRET, or ALLOW_UNAUTHENTICATED=1 to serve everyone as one user.`,
+    );
+  }
+  const agent = text('AGENT') ?? 'demo';
+  if (agent !== 'demo') throw new ConfigError(`AGENT must be "demo", got "${agent}".`);
+  const url = (name: string, schemes: string[]) => {
+    const raw = text(name);
+    if (raw === null) return null;
+    let scheme: string;
+    try {
+      scheme = new URL(raw).protocol.replace(/:$/, '');
+    } catch {
+      throw new ConfigError(`${name} is not a valid URL.`);
+    }
+    if (!schemes.includes(scheme)) throw new ConfigError(`${name} must start with ${schemes.map((s) => `${s}://`).join(' or ')}.`);
+    return raw;
+  };
+
+  return {
+    port: int('PORT', 4000, 0, 65535),
+    host,
+    dataDir: resolve(text('DATA_DIR') ?? './data'),
+    databaseUrl: url('DATABASE_URL', ['postgres', 'postgresql']),
+    redisUrl: url('REDIS_URL', ['redis', 'rediss']),
+    authSecret,
+    agent,
+    coalesceWindowMs: int('COALESCE_WINDOW_MS', 50, 0, 60_000),
+    coalesceMaxBytes: int('COALESCE_MAX_BYTES', 16384, 1, 16 * 1024 * 1024),
+    permissionTimeoutMs: int('PERMISSION_TIMEOUT_MS', 300_000, 1, 7 * 24 * 3600 * 1000),
+  };
+}

@@ -1,0 +1,108 @@
+import type { Clock, TimerHandle } from '../clock.js';
+import type { NewSessionEvent } from './types.js';
+
+export interface CoalescerOptions {
+  clock: Clock;
+  /**
+   * How long deltas are joined after one is published.
+   * @default 50
+   */
+  windowMs?: number;
+  /**
+   * A pending delta of this many UTF-8 bytes is published before its window closes.
+   * @default 16384
+   */
+  maxBytes?: number;
+  /** Receives events in their final order, synchronously. */
+  emit: (topic: string, event: NewSessionEvent) => void;
+}
+
+export interface Coalescer {
+  /** Feed one event of a topic; deltas may be held, anything else flushes the topic first. */
+  push(topic: string, event: NewSessionEvent): void;
+  /** Publish a topic's pending delta now (the window stays open). */
+  flush(topic: string): void;
+  /** Publish every pending delta and clear every timer. */
+  dispose(): void;
+}
+
+type Delta = Extract<NewSessionEvent, { type: 'TEXT_DELTA' }>;
+
+interface TopicState {
+  timer: TimerHandle;
+  pending: Delta | null;
+  pendingBytes: number;
+}
+
+/**
+ * Per-topic leading-edge coalescing of text deltas.
+ *
+ * A delta on a quiet topic goes out at once, so time to first token is never delayed, and
+ * opens a window; deltas inside the window are joined and go out when it closes, which opens
+ * the next window; a window that closes with nothing pending leaves the topic quiet. Any
+ * other event flushes the pending delta first, so order is always kept.
+ */
+export function createCoalescer({ clock, windowMs = 50, maxBytes = 16384, emit }: CoalescerOptions): Coalescer {
+  const topics = new Map<string, TopicState>();
+
+  const openWindow = (topic: string): TopicState => {
+    const state: TopicState = {
+      timer: clock.setTimeout(() => closeWindow(topic), windowMs),
+      pending: null,
+      pendingBytes: 0,
+    };
+    topics.set(topic, state);
+    return state;
+  };
+
+  const closeWindow = (topic: string) => {
+    const state = topics.get(topic);
+    if (!state) return;
+    topics.delete(topic);
+    if (state.pending) {
+      const { pending } = state;
+      openWindow(topic);
+      emit(topic, pending);
+    }
+  };
+
+  const flush = (topic: string) => {
+    const state = topics.get(topic);
+    if (!state?.pending) return;
+    const { pending } = state;
+    state.pending = null;
+    state.pendingBytes = 0;
+    emit(topic, pending);
+  };
+
+  return {
+    push(topic, event) {
+      if (event.type !== 'TEXT_DELTA') {
+        flush(topic);
+        emit(topic, event);
+        return;
+      }
+      const state = topics.get(topic);
+      if (!state) {
+        openWindow(topic);
+        emit(topic, event);
+        return;
+      }
+      // Deltas of different turns are never joined (a turn boundary always has a
+      // non-delta event between, but the guard keeps the invariant local).
+      if (state.pending && state.pending.turnId !== event.turnId) flush(topic);
+      if (state.pending) state.pending = { ...state.pending, delta: state.pending.delta + event.delta };
+      else state.pending = { ...event };
+      state.pendingBytes += Buffer.byteLength(event.delta, 'utf8');
+      if (state.pendingBytes >= maxBytes) flush(topic);
+    },
+    flush,
+    dispose() {
+      for (const [topic, state] of topics) {
+        clock.clearTimeout(state.timer);
+        flush(topic);
+      }
+      topics.clear();
+    },
+  };
+}

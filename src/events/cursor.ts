@@ -1,0 +1,154 @@
+import type { Store } from '../store/types.js';
+import type { PubSub } from './pubsub/types.js';
+import { sessionTopic, type SessionTopicMessage } from './topics.js';
+import type { SessionEvent } from './types.js';
+
+export interface CursorOptions {
+  store: Store;
+  pubsub: PubSub;
+  sessionId: string;
+  /** Deliver events with seq > after; undefined: only events newer than the session's lastSeq now. */
+  after?: number;
+  /**
+   * Live events held for a reader that is behind. Past this the held events are dropped and
+   * the cursor reads them back from the store when the reader catches up, so a reader that
+   * stops reading costs bounded memory and loses nothing.
+   * @default 1024
+   */
+  maxBuffered?: number;
+  /** Events read from the store at a time. @default 500 */
+  pageSize?: number;
+  /** Finishes the stream (server stop): what is stored by then is still delivered, then it completes. */
+  signal?: AbortSignal;
+}
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/**
+ * A subscription as a cursor into its session's log. The pub/sub only wakes it up and
+ * carries recent events so that a reader keeping pace never touches the store; whenever the
+ * next seq is not in hand (replay, a gap, an overflow), it reads the store. Replay and live
+ * are one loop: no gap and no duplicate can come out of it, by construction.
+ *
+ * Written as an explicit iterator rather than an async generator, because a generator
+ * suspended on an await cannot be returned from: a client unsubscribing from a quiet
+ * session would keep its listener until the next event.
+ */
+export class SessionCursor implements AsyncIterableIterator<SessionEvent> {
+  private cursor = 0;
+  private live: SessionEvent[] = [];
+  private page: SessionEvent[] = [];
+  private mustRead: boolean;
+  private overflowed = false;
+  /** Deleted session or server stop: deliver what is in hand and stored, then complete. */
+  private finishing = false;
+  private isClosed = false;
+  private started = false;
+  private wake: (() => void) | null = null;
+  private readonly unsubscribe: () => void;
+  private markClosed!: () => void;
+  /** Settles when the stream has closed, whichever way. */
+  readonly closed = new Promise<void>((resolve) => (this.markClosed = resolve));
+  private readonly maxBuffered: number;
+  private readonly pageSize: number;
+
+  constructor(private readonly options: CursorOptions) {
+    this.maxBuffered = options.maxBuffered ?? 1024;
+    this.pageSize = options.pageSize ?? 500;
+    this.mustRead = options.after !== undefined;
+    if (options.after !== undefined) this.cursor = options.after;
+    // Listen before reading anything, so nothing published meanwhile is missed.
+    this.unsubscribe = options.pubsub.subscribe(sessionTopic(options.sessionId), (payload) =>
+      this.onMessage(payload as SessionTopicMessage),
+    );
+    if (options.signal?.aborted) this.finishing = true;
+    else options.signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<SessionEvent>> {
+    try {
+      if (!this.started) {
+        this.started = true;
+        if (this.options.after === undefined) {
+          const session = await this.options.store.getSession(this.options.sessionId);
+          this.cursor = session?.lastSeq ?? 0;
+        }
+      }
+      for (;;) {
+        if (this.isClosed) return DONE;
+        const event = this.take();
+        if (event) return { done: false, value: event };
+        if (this.mustRead || this.overflowed || this.live.length > 0 || this.finishing) {
+          // Replay, or the next live event is not the next seq: the store has it.
+          this.overflowed = false;
+          this.page = await this.options.store.readEvents(this.options.sessionId, this.cursor, this.pageSize);
+          this.mustRead = this.page.length === this.pageSize;
+          if (this.page.length > 0) continue;
+          if (this.finishing) return this.close();
+        }
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = null;
+      }
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+  }
+
+  async return(): Promise<IteratorResult<SessionEvent>> {
+    return this.close();
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<SessionEvent>> {
+    this.close();
+    throw error;
+  }
+
+  /** The next event in seq order if it is in hand; drops anything already delivered. */
+  private take(): SessionEvent | undefined {
+    for (const source of [this.page, this.live]) {
+      while (source.length > 0 && source[0]!.seq <= this.cursor) source.shift();
+      const head = source[0];
+      if (head && head.seq === this.cursor + 1) {
+        source.shift();
+        this.cursor = head.seq;
+        return head;
+      }
+    }
+    return undefined;
+  }
+
+  private onMessage(message: SessionTopicMessage) {
+    if (message.kind === 'deleted') {
+      this.finishing = true;
+    } else if (this.live.length + message.events.length > this.maxBuffered) {
+      this.live = [];
+      this.overflowed = true;
+    } else {
+      for (const e of message.events) this.live.push(e);
+    }
+    this.wake?.();
+  }
+
+  private readonly onAbort = () => {
+    this.finishing = true;
+    this.wake?.();
+  };
+
+  private close(): IteratorReturnResult<undefined> {
+    if (!this.isClosed) {
+      this.isClosed = true;
+      this.unsubscribe();
+      this.options.signal?.removeEventListener('abort', this.onAbort);
+      this.live = [];
+      this.page = [];
+      this.wake?.();
+      this.markClosed();
+    }
+    return DONE;
+  }
+}

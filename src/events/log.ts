@@ -1,0 +1,104 @@
+import type { Clock } from '../clock.js';
+import type { Store } from '../store/types.js';
+import { createCoalescer, type Coalescer } from './coalesce.js';
+import type { PubSub } from './pubsub/types.js';
+import { sessionTopic, type SessionTopicMessage } from './topics.js';
+import type { NewSessionEvent, SessionEvent } from './types.js';
+
+export interface EventLogOptions {
+  store: Store;
+  pubsub: PubSub;
+  clock: Clock;
+  /** @default 50 */
+  coalesceWindowMs?: number;
+  /** @default 16384 */
+  coalesceMaxBytes?: number;
+  /** Where failures to persist or publish are reported. @default console.error */
+  onError?: (error: unknown) => void;
+}
+
+interface Committer {
+  pending: NewSessionEvent[];
+  /** Settles when everything handed over so far is appended and published. */
+  drained: Promise<void>;
+}
+
+/**
+ * The write path of every session event: coalesce → append (seq assigned, state projected,
+ * one transaction per batch) → publish. Events of one session are committed strictly in
+ * order; while a batch is being written the next one gathers, so a fast stream turns into
+ * few, larger transactions instead of a queue of small ones.
+ */
+export class EventLog {
+  private readonly coalescer: Coalescer;
+  private readonly committers = new Map<string, Committer>();
+
+  constructor(private readonly options: EventLogOptions) {
+    this.coalescer = createCoalescer({
+      clock: options.clock,
+      windowMs: options.coalesceWindowMs,
+      maxBytes: options.coalesceMaxBytes,
+      emit: (sessionId, event) => this.commit(sessionId, event),
+    });
+  }
+
+  /** Hands an event over; deltas may be joined with their neighbours first. */
+  emit(event: NewSessionEvent): void {
+    this.coalescer.push(event.sessionId, event);
+  }
+
+  /**
+   * Emits and waits until the event (and all before it) is stored and published, so that
+   * the caller's answer reflects it.
+   */
+  async emitAndWait(event: NewSessionEvent): Promise<void> {
+    this.emit(event);
+    await this.settled(event.sessionId);
+  }
+
+  /** Resolves once every event of the session emitted so far is stored and published. */
+  async settled(sessionId: string): Promise<void> {
+    this.coalescer.flush(sessionId);
+    await this.committers.get(sessionId)?.drained;
+  }
+
+  /** Publishes every pending delta and waits for all sessions' writes. */
+  async drain(): Promise<void> {
+    this.coalescer.dispose();
+    await Promise.all([...this.committers.values()].map((c) => c.drained));
+  }
+
+  private commit(sessionId: string, event: NewSessionEvent) {
+    const existing = this.committers.get(sessionId);
+    if (existing) {
+      existing.pending.push(event);
+      return;
+    }
+    const committer: Committer = { pending: [event], drained: Promise.resolve() };
+    this.committers.set(sessionId, committer);
+    committer.drained = this.run(sessionId, committer);
+  }
+
+  private async run(sessionId: string, committer: Committer) {
+    // Yield once so that events emitted in the same tick land in the same batch.
+    await Promise.resolve();
+    try {
+      while (committer.pending.length > 0) {
+        const batch = committer.pending;
+        committer.pending = [];
+        let stored: SessionEvent[];
+        try {
+          stored = await this.options.store.appendEvents(sessionId, batch);
+        } catch (error) {
+          (this.options.onError ?? console.error)(error);
+          continue;
+        }
+        const message: SessionTopicMessage = { kind: 'events', events: stored };
+        // Publishing only wakes readers: a failure here is recovered by their store reads.
+        await this.options.pubsub.publish(sessionTopic(sessionId), message).catch(this.options.onError ?? console.error);
+      }
+    } finally {
+      this.committers.delete(sessionId);
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import { createApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+
+/** Entry point: configuration from the environment, then serve until SIGTERM/SIGINT. */
+async function main() {
+  const config = loadConfig();
+  const app = createApp({
+    port: config.port,
+    host: config.host,
+    dataDir: config.dataDir,
+    coalesceWindowMs: config.coalesceWindowMs,
+    coalesceMaxBytes: config.coalesceMaxBytes,
+    permissionTimeoutMs: config.permissionTimeoutMs,
+  });
+  const { url } = await app.start();
+  console.log(`Switchboard listening on ${url} (GraphiQL in a browser)`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: stopping`);
+    // Never hang on the way out.
+    setTimeout(() => {
+      console.error('switchboard: stop took longer than 10 s; exiting');
+      process.exit(1);
+    }, 10_000).unref();
+    await app.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(`switchboard: ${error.message}`);
+  } else if ((error as NodeJS.ErrnoException)?.code === 'EADDRINUSE') {
+    console.error(`switchboard: the port is in use (set PORT to another one).`);
+  } else {
+    console.error('switchboard: failed to start:', error);
+  }
+  process.exit(1);
+});

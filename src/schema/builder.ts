@@ -1,0 +1,33 @@
+import SchemaBuilder from '@pothos/core';
+import type { PubSub } from '../events/pubsub/types.js';
+import type { SessionManager } from '../sessions/manager.js';
+import type { Store } from '../store/types.js';
+import type { UserConfigService } from '../user-config.js';
+
+/** What every resolver gets. Built per request (HTTP, SSE) or per operation (graphql-ws). */
+export interface Context {
+  /** The caller: the JWT's `sub`, or `local` without auth. */
+  userId: string;
+  sessions: SessionManager;
+  config: UserConfigService;
+  store: Store;
+  pubsub: PubSub;
+  /** Aborted when the server stops: open subscriptions complete. */
+  shutdown: AbortSignal;
+}
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  DefaultFieldNullability: false;
+  Scalars: {
+    ID: { Input: string; Output: string };
+    DateTime: { Input: string; Output: string };
+    JSON: { Input: unknown; Output: unknown };
+  };
+}>({
+  defaultFieldNullability: false,
+});
+
+builder.queryType({});
+builder.mutationType({});
+builder.subscriptionType({});

@@ -1,0 +1,53 @@
+import { topicStream } from '../events/topic-stream.js';
+import { configTopic } from '../events/topics.js';
+import type { ConfigChangedEvent, UserConfig } from '../user-config.js';
+import { builder } from './builder.js';
+import { ConfigChangeTypeEnum, PermissionModeEnum } from './enums.js';
+
+const ConfigRef = builder.objectRef<UserConfig>('Config').implement({
+  description: "The caller's settings: defaults for new sessions and the front end's theme.",
+  fields: (t) => ({
+    defaultModel: t.exposeString('defaultModel'),
+    models: t.exposeStringList('models', { description: 'Models the agent serves.' }),
+    permissionMode: t.field({ type: PermissionModeEnum, resolve: (c) => c.permissionMode }),
+    theme: t.field({ type: 'JSON', nullable: true, resolve: (c) => c.theme }),
+  }),
+});
+
+const ConfigChangedEventRef = builder.objectRef<ConfigChangedEvent>('ConfigChangedEvent').implement({
+  fields: (t) => ({
+    changeType: t.field({ type: ConfigChangeTypeEnum, resolve: (e) => e.changeType }),
+    config: t.field({ type: ConfigRef, resolve: (e) => e.config }),
+  }),
+});
+
+const UpdateConfigInput = builder.inputType('UpdateConfigInput', {
+  fields: (t) => ({
+    defaultModel: t.string({ description: 'One of `Config.models`.' }),
+    permissionMode: t.field({ type: PermissionModeEnum }),
+    theme: t.field({ type: 'JSON', description: 'Any JSON; null clears it.' }),
+  }),
+});
+
+builder.queryField('config', (t) =>
+  t.field({ type: ConfigRef, resolve: (_root, _args, ctx) => ctx.config.get(ctx.userId) }),
+);
+
+builder.mutationField('updateConfig', (t) =>
+  t.field({
+    type: ConfigRef,
+    description: 'Changes the given fields; publishes configChanged when something changed.',
+    args: { input: t.arg({ type: UpdateConfigInput, required: true }) },
+    resolve: (_root, { input }, ctx) => ctx.config.update(ctx.userId, input),
+  }),
+);
+
+builder.subscriptionField('configChanged', (t) =>
+  t.field({
+    type: ConfigChangedEventRef,
+    description: "The caller's config or theme changed (from any of the caller's clients).",
+    subscribe: (_root, _args, ctx) =>
+      topicStream<ConfigChangedEvent>({ pubsub: ctx.pubsub, topic: configTopic(ctx.userId), signal: ctx.shutdown }),
+    resolve: (event) => event,
+  }),
+);

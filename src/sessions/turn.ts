@@ -1,0 +1,114 @@
+import type { Clock } from '../clock.js';
+import { AgentError, type Agent, type AgentEvent, type AgentTurn } from '../agents/types.js';
+import type { EventLog } from '../events/log.js';
+import type { NewSessionEvent, SessionEventBody, StopReason, Usage } from '../events/types.js';
+import type { PermissionGate } from './permissions.js';
+
+export interface TurnRun {
+  turn: Omit<AgentTurn, 'signal' | 'requestPermission'>;
+  agent: Agent;
+  log: EventLog;
+  clock: Clock;
+  gate: PermissionGate;
+  controller: AbortController;
+  /** Why the turn was aborted, read when it ends: CANCELLED (cancel, interrupt) or INTERRUPTED (server stop). */
+  stopReason: () => StopReason;
+  onError: (error: unknown) => void;
+}
+
+/**
+ * Drives one turn of an agent to its end and maps what it yields to SessionEvents. Always
+ * ends with exactly one CompleteEvent, whatever the agent does: returns, throws, hangs past
+ * an abort or ignores the signal (the abort races every step, so a cancel is prompt).
+ */
+export async function runTurn(run: TurnRun): Promise<void> {
+  const { turn, log, clock, gate, controller } = run;
+  const signal = controller.signal;
+  const emit = (body: SessionEventBody) =>
+    log.emit({ ...body, sessionId: turn.sessionId, turnId: turn.turnId, at: new Date(clock.now()).toISOString() } as NewSessionEvent);
+
+  let text = '';
+  let inText = false;
+  let usage: Usage | null = null;
+  let reason: StopReason = 'END_TURN';
+
+  const aborted = new Promise<'aborted'>((resolve) => {
+    if (signal.aborted) resolve('aborted');
+    else signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+  });
+
+  const iterator = run.agent
+    .chat({ ...turn, signal, requestPermission: (ask) => gate.request(ask) })
+    [Symbol.asyncIterator]();
+
+  try {
+    for (;;) {
+      const next = iterator.next();
+      // If the abort wins the race, this step is abandoned: its rejection must not go unhandled.
+      next.catch(() => {});
+      const step = await Promise.race([next, aborted]);
+      if (step === 'aborted') break;
+      if (step.done) break;
+      const event: AgentEvent = step.value;
+      switch (event.type) {
+        case 'text':
+          if (!event.delta) break;
+          inText = true;
+          text += event.delta;
+          emit({ type: 'TEXT_DELTA', delta: event.delta });
+          break;
+        case 'text_end':
+          emit({ type: 'TEXT_COMPLETE', text, isIntermediate: event.isIntermediate ?? false });
+          text = '';
+          inText = false;
+          break;
+        case 'tool_start':
+          emit({
+            type: 'TOOL_START',
+            toolName: event.toolName,
+            toolUseId: event.toolUseId,
+            toolInput: event.input ?? null,
+            toolIntent: event.intent ?? null,
+            toolDisplayName: event.displayName ?? null,
+          });
+          break;
+        case 'tool_result':
+          emit({
+            type: 'TOOL_RESULT',
+            toolUseId: event.toolUseId,
+            toolName: event.toolName,
+            result: event.result,
+            isError: event.isError,
+          });
+          break;
+        case 'usage':
+          usage = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
+          break;
+      }
+    }
+    if (signal.aborted) reason = run.stopReason();
+    else if (inText) emit({ type: 'TEXT_COMPLETE', text, isIntermediate: false });
+  } catch (error) {
+    if (signal.aborted) {
+      reason = run.stopReason();
+    } else {
+      reason = 'ERROR';
+      if (!(error instanceof AgentError)) run.onError(error);
+      emit({
+        type: 'ERROR',
+        error: error instanceof AgentError ? error.message : 'The agent failed unexpectedly.',
+        code: error instanceof AgentError ? error.code : null,
+      });
+    }
+  } finally {
+    if (signal.aborted) {
+      // Let the agent clean up, but never wait for it: it may ignore the signal.
+      void Promise.resolve()
+        .then(() => iterator.return?.())
+        .catch(() => {});
+    }
+  }
+  gate.cancelAll();
+  emit({ type: 'COMPLETE', reason, usage });
+  await log.settled(turn.sessionId);
+}

@@ -1,0 +1,182 @@
+import type { NewSessionEvent, PermissionStatus, SessionEvent } from '../events/types.js';
+import { projectionOf, type ProjectionOp } from './projection.js';
+import type {
+  ClientMessageRecord,
+  ConfigRecord,
+  MessageRecord,
+  PermissionRecord,
+  QueuedMessageRecord,
+  SessionRecord,
+  Store,
+} from './types.js';
+
+interface SessionData {
+  session: SessionRecord;
+  /** Insertion order, to break createdAt ties in `listSessions`. */
+  order: number;
+  events: SessionEvent[];
+  messages: MessageRecord[];
+  permissions: Map<string, PermissionRecord>;
+  rules: Set<string>;
+  queue: QueuedMessageRecord[];
+  clientMessages: Map<string, ClientMessageRecord>;
+}
+
+/**
+ * Everything in process memory: for tests and for trying things out. Gone on restart.
+ * Records are copied in and out so callers can never mutate stored state by accident.
+ */
+export function createMemoryStore(): Store {
+  const sessions = new Map<string, SessionData>();
+  const configs = new Map<string, ConfigRecord>();
+  let order = 0;
+
+  const data = (id: string) => sessions.get(id);
+
+  function apply(d: SessionData, op: ProjectionOp) {
+    switch (op.op) {
+      case 'status':
+        d.session.status = op.status;
+        return;
+      case 'dequeue':
+        d.queue = d.queue.filter((q) => q.turnId !== op.turnId);
+        return;
+      case 'addMessage':
+        d.messages.push(structuredClone(op.message));
+        return;
+      case 'addToolCall': {
+        const last = d.messages.at(-1);
+        if (last && last.role === 'ASSISTANT' && last.turnId === op.turnId) {
+          last.toolCalls.push(structuredClone(op.toolCall));
+        } else {
+          d.messages.push({ ...structuredClone(op.newMessage), toolCalls: [structuredClone(op.toolCall)] });
+        }
+        return;
+      }
+      case 'toolResult':
+        for (let i = d.messages.length - 1; i >= 0; i--) {
+          const call = d.messages[i]!.toolCalls.find((c) => c.toolUseId === op.toolUseId);
+          if (call) {
+            call.result = op.result;
+            call.isError = op.isError;
+            return;
+          }
+        }
+        return;
+      case 'addPermission':
+        d.permissions.set(op.permission.request.requestId, structuredClone(op.permission));
+        return;
+      case 'resolvePermission': {
+        const p = d.permissions.get(op.requestId);
+        if (p) p.status = op.status;
+        return;
+      }
+    }
+  }
+
+  return {
+    async createSession(session) {
+      if (sessions.has(session.id)) return false;
+      sessions.set(session.id, {
+        session: { ...session },
+        order: order++,
+        events: [],
+        messages: [],
+        permissions: new Map(),
+        rules: new Set(),
+        queue: [],
+        clientMessages: new Map(),
+      });
+      return true;
+    },
+    async getSession(id) {
+      const d = data(id);
+      return d ? { ...d.session } : null;
+    },
+    async listSessions(userId, limit) {
+      return [...sessions.values()]
+        .filter((d) => d.session.userId === userId)
+        .sort((a, b) => b.session.createdAt.localeCompare(a.session.createdAt) || b.order - a.order)
+        .slice(0, limit)
+        .map((d) => ({ ...d.session }));
+    },
+    async deleteSession(id) {
+      sessions.delete(id);
+    },
+
+    async appendEvents(sessionId, events: NewSessionEvent[]) {
+      const d = data(sessionId);
+      if (!d) throw new Error(`appendEvents: no session ${sessionId}`);
+      const stored: SessionEvent[] = [];
+      for (const e of events) {
+        const event = { ...structuredClone(e), seq: d.session.lastSeq + 1 } as SessionEvent;
+        d.session.lastSeq = event.seq;
+        d.session.updatedAt = event.at;
+        d.events.push(event);
+        for (const op of projectionOf(event)) apply(d, op);
+        stored.push(event);
+      }
+      return stored;
+    },
+    async readEvents(sessionId, after, limit) {
+      const d = data(sessionId);
+      if (!d) return [];
+      // seq n sits at index n-1: the log has no holes.
+      return d.events.slice(Math.max(0, after), Math.max(0, after) + limit);
+    },
+
+    async listMessages(sessionId) {
+      return structuredClone(data(sessionId)?.messages ?? []);
+    },
+
+    async getPermission(sessionId, requestId) {
+      const p = data(sessionId)?.permissions.get(requestId);
+      return p ? structuredClone(p) : null;
+    },
+    async listPermissions(sessionId, status?: PermissionStatus) {
+      const all = [...(data(sessionId)?.permissions.values() ?? [])];
+      return structuredClone(status ? all.filter((p) => p.status === status) : all);
+    },
+    async addPermissionRule(sessionId, toolName) {
+      data(sessionId)?.rules.add(toolName);
+    },
+    async hasPermissionRule(sessionId, toolName) {
+      return data(sessionId)?.rules.has(toolName) ?? false;
+    },
+
+    async enqueue(sessionId, message, front = false) {
+      const d = data(sessionId);
+      if (!d) throw new Error(`enqueue: no session ${sessionId}`);
+      if (front) d.queue.unshift(structuredClone(message));
+      else d.queue.push(structuredClone(message));
+    },
+    async listQueue(sessionId) {
+      return structuredClone(data(sessionId)?.queue ?? []);
+    },
+    async clearQueue(sessionId) {
+      const d = data(sessionId);
+      if (d) d.queue = [];
+    },
+
+    async getClientMessage(sessionId, clientMessageId) {
+      const r = data(sessionId)?.clientMessages.get(clientMessageId);
+      return r ? { ...r } : null;
+    },
+    async putClientMessage(sessionId, clientMessageId, record) {
+      data(sessionId)?.clientMessages.set(clientMessageId, { ...record });
+    },
+
+    async getConfig(userId) {
+      const c = configs.get(userId);
+      return c ? structuredClone(c) : null;
+    },
+    async putConfig(userId, config) {
+      configs.set(userId, structuredClone(config));
+    },
+
+    async ping() {
+      return true;
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,116 @@
+import type {
+  NewSessionEvent,
+  PermissionMode,
+  PermissionRequest,
+  PermissionStatus,
+  SessionEvent,
+  SessionStatus,
+} from '../events/types.js';
+
+export interface SessionRecord {
+  id: string;
+  userId: string;
+  title: string;
+  model: string;
+  permissionMode: PermissionMode;
+  status: SessionStatus;
+  /** Seq of the newest event, 0 if none. */
+  lastSeq: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ToolCallRecord {
+  toolUseId: string;
+  toolName: string;
+  input: unknown;
+  result: string | null;
+  isError: boolean;
+}
+
+export interface MessageRecord {
+  id: string;
+  role: 'USER' | 'ASSISTANT';
+  text: string;
+  turnId: string;
+  createdAt: string;
+  toolCalls: ToolCallRecord[];
+}
+
+export interface AttachmentRecord {
+  name: string;
+  mediaType: string;
+  dataBase64: string;
+}
+
+/** A message waiting for the running turn; it becomes a turn when it reaches the head. */
+export interface QueuedMessageRecord {
+  turnId: string;
+  messageId: string;
+  text: string;
+  attachments: AttachmentRecord[];
+  createdAt: string;
+}
+
+export interface PermissionRecord {
+  request: PermissionRequest;
+  turnId: string | null;
+  status: PermissionStatus;
+}
+
+export interface ConfigRecord {
+  defaultModel: string;
+  permissionMode: PermissionMode;
+  theme: unknown;
+}
+
+/** What the first `sendMessage` with a clientMessageId answered; retries answer the same. */
+export interface ClientMessageRecord {
+  turnId: string;
+  queued: boolean;
+}
+
+/**
+ * Durable state. Every method is async so that SQLite and PostgreSQL fit behind it.
+ *
+ * `appendEvents` is the heart: it gives events the session's next seqs and applies their
+ * projection (status, lastSeq, messages, permissions, queue) in one atomic step, so that by
+ * the time an event is published, every query already sees the state it implies.
+ */
+export interface Store {
+  /** Inserts a session; false (and nothing written) when the id exists. */
+  createSession(session: SessionRecord): Promise<boolean>;
+  getSession(id: string): Promise<SessionRecord | null>;
+  /** A user's sessions, newest first. */
+  listSessions(userId: string, limit: number): Promise<SessionRecord[]>;
+  /** Removes the session and everything that belongs to it. */
+  deleteSession(id: string): Promise<void>;
+
+  /** Appends in order, assigning seqs lastSeq+1…; returns the stored events. */
+  appendEvents(sessionId: string, events: NewSessionEvent[]): Promise<SessionEvent[]>;
+  /** Events with seq > after, oldest first, at most `limit`. */
+  readEvents(sessionId: string, after: number, limit: number): Promise<SessionEvent[]>;
+
+  listMessages(sessionId: string): Promise<MessageRecord[]>;
+
+  getPermission(sessionId: string, requestId: string): Promise<PermissionRecord | null>;
+  listPermissions(sessionId: string, status?: PermissionStatus): Promise<PermissionRecord[]>;
+  addPermissionRule(sessionId: string, toolName: string): Promise<void>;
+  hasPermissionRule(sessionId: string, toolName: string): Promise<boolean>;
+
+  /** Queues a message at the tail, or at the head with `front` (INTERRUPT). */
+  enqueue(sessionId: string, message: QueuedMessageRecord, front?: boolean): Promise<void>;
+  listQueue(sessionId: string): Promise<QueuedMessageRecord[]>;
+  /** Drops every queued message of the session. */
+  clearQueue(sessionId: string): Promise<void>;
+
+  getClientMessage(sessionId: string, clientMessageId: string): Promise<ClientMessageRecord | null>;
+  putClientMessage(sessionId: string, clientMessageId: string, record: ClientMessageRecord): Promise<void>;
+
+  getConfig(userId: string): Promise<ConfigRecord | null>;
+  putConfig(userId: string, config: ConfigRecord): Promise<void>;
+
+  /** True when the backing store answers. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}

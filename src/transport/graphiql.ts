@@ -1,0 +1,48 @@
+/**
+ * GraphiQL's first tabs: a walk-through from creating a session to watching a turn stream.
+ * Shown until the user has tabs of their own (GraphiQL keeps them in local storage).
+ */
+export const graphiqlTabs = [
+  {
+    query: `# 1. Create a session. Run this, then open the next tab.
+mutation CreateSession {
+  createSession(input: { id: "demo", title: "Trying Switchboard" }) {
+    id
+    status
+  }
+}
+`,
+  },
+  {
+    query: `# 2. Watch the session's events. Keep this running and open the next tab.
+# "after: 0" replays everything stored first, then streams live events.
+subscription Watch {
+  sessionEvents(sessionId: "demo", after: 0) {
+    __typename
+    ... on Event { seq turnId at }
+    ... on UserMessageEvent { text }
+    ... on TextDeltaEvent { delta }
+    ... on TextCompleteEvent { text }
+    ... on ToolStartEvent { toolName toolInput }
+    ... on ToolResultEvent { result isError }
+    ... on PermissionRequestEvent { request { requestId toolName command } }
+    ... on PermissionResolvedEvent { requestId allowed resolution }
+    ... on CompleteEvent { reason }
+    ... on ErrorEvent { error }
+  }
+}
+`,
+  },
+  {
+    query: `# 3. Send a message: 200 tokens at 50 tokens/s. Back in tab 2, they arrive in about
+# 20 messages a second (deltas are joined in 50 ms windows).
+mutation Send {
+  sendMessage(input: { sessionId: "demo", text: "/stream 200 50" }) {
+    turnId
+    queued
+    session { status lastSeq }
+  }
+}
+`,
+  },
+];
