@@ -1,0 +1,26 @@
+import type { CodegenConfig } from '@graphql-codegen/cli';
+
+/**
+ * Typed documents from schema.graphql, the way a front end using Switchboard would set up
+ * graphql-codegen: the tests' operations (tests/utils/operations.ts) become TypedDocumentNodes.
+ * `npm run codegen` regenerates tests/gql; a test fails when it is out of step.
+ */
+const config: CodegenConfig = {
+  schema: 'schema.graphql',
+  documents: ['tests/**/*.ts', '!tests/gql/**'],
+  emitLegacyCommonJSImports: false,
+  ignoreNoDocuments: false,
+  generates: {
+    'tests/gql/': {
+      preset: 'client',
+      presetConfig: { fragmentMasking: false },
+      config: {
+        useTypeImports: true,
+        enumsAsTypes: true,
+        scalars: { DateTime: 'string', JSON: 'unknown' },
+      },
+    },
+  },
+};
+
+export default config;
