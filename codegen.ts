@@ -20,6 +20,12 @@ const config: CodegenConfig = {
         scalars: { DateTime: 'string', JSON: 'unknown' },
       },
     },
+    // Apollo Client's InMemoryCache must know the union's members to match `... on Event`
+    // fragments; without possibleTypes it silently drops those fields.
+    'tests/gql/possible-types.ts': {
+      plugins: ['fragment-matcher'],
+      config: { useExplicitTyping: true },
+    },
   },
 };
 
