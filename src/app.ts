@@ -153,16 +153,23 @@ export function createApp(options: AppOptions = {}): App {
     },
     stop() {
       stopping ??= (async () => {
+        const graceMs = options.shutdownGraceMs ?? 2000;
+        const within = (promise: Promise<unknown>) =>
+          Promise.race([
+            promise,
+            new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref()),
+          ]);
         // No new connections; the ones open finish what they are doing.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await sessions.stop();
         shutdown.abort();
-        const grace = new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, options.shutdownGraceMs ?? 2000);
-          timer.unref();
-        });
-        await Promise.race([sessions.streamsClosed(), grace]);
+        // Subscriptions deliver what is stored (the INTERRUPTED completions), then complete.
+        await within(sessions.streamsClosed());
+        // Let the transports write their "complete" messages before the close frames.
+        await new Promise((resolve) => setImmediate(resolve));
         await ws.dispose();
+        server.closeIdleConnections();
+        await within(closed);
         for (const client of wss.clients) client.terminate();
         server.closeAllConnections();
         await closed;
