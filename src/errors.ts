@@ -39,24 +39,38 @@ export const httpStatusOf: Record<ErrorCode, number> = {
 };
 
 /**
- * The one place errors are mapped for clients: domain errors keep their message and code,
- * GraphQL's own (validation, coercion) pass through, everything else becomes a generic
+ * The one place errors are mapped for clients (Yoga calls it for every error, on every
+ * transport): a domain error anywhere in the chain keeps its message and code; GraphQL's own
+ * errors (parse, validation, variable coercion) pass through, request-level ones tagged
+ * BAD_USER_INPUT when they carry no code; everything else becomes a generic
  * INTERNAL_SERVER_ERROR and is logged with its cause.
  */
 export function toGraphQLError(error: unknown, log: (err: unknown) => void): GraphQLError {
-  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-  if (original instanceof SwitchboardError) {
-    return new GraphQLError(original.message, {
-      nodes: error instanceof GraphQLError ? error.nodes : undefined,
-      path: error instanceof GraphQLError ? error.path : undefined,
-      extensions: { code: original.code },
-    });
+  const gql = error instanceof GraphQLError ? error : undefined;
+  const at = { nodes: gql?.nodes, source: gql?.source, positions: gql?.positions, path: gql?.path };
+  const domain = findDomainError(error);
+  if (domain) return new GraphQLError(domain.message, { ...at, extensions: { code: domain.code } });
+  if (gql && isGraphQLErrorChain(gql)) {
+    // Yoga attaches the parser's own message as `originalError`; clients get none of it.
+    const { originalError: _internal, ...extensions } = gql.extensions as Record<string, unknown>;
+    const code = extensions.code ?? (gql.path ? undefined : 'BAD_USER_INPUT');
+    return new GraphQLError(gql.message, { ...at, extensions: code ? { ...extensions, code } : extensions });
   }
-  if (error instanceof GraphQLError && !error.originalError) return error;
   log(error);
-  return new GraphQLError('Unexpected error.', {
-    nodes: error instanceof GraphQLError ? error.nodes : undefined,
-    path: error instanceof GraphQLError ? error.path : undefined,
-    extensions: { code: 'INTERNAL_SERVER_ERROR' },
-  });
+  return new GraphQLError('Unexpected error.', { ...at, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+}
+
+function findDomainError(error: unknown): SwitchboardError | undefined {
+  for (let e = error, depth = 0; e && depth < 10; depth++) {
+    if (e instanceof SwitchboardError) return e;
+    e = e instanceof GraphQLError ? e.originalError : undefined;
+  }
+  return undefined;
+}
+
+/** True when the error and every error it wraps were made by GraphQL itself. */
+function isGraphQLErrorChain(error: GraphQLError): boolean {
+  let e: Error | undefined = error;
+  while (e instanceof GraphQLError) e = e.originalError;
+  return e === undefined;
 }

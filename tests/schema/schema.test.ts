@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { generate } from '@graphql-codegen/cli';
 import { describe, expect, it } from 'vitest';
-import codegenConfig from '../../codegen.ts';
+import codegenConfig from '../../codegen.js';
 import { printedSchema } from '../../src/schema/print.js';
 
 const root = new URL('../../', import.meta.url);
