@@ -13,7 +13,8 @@ import { createMemoryPubSub } from './events/pubsub/memory.js';
 import type { PubSub } from './events/pubsub/types.js';
 import { schema, type Context } from './schema/index.js';
 import { SessionManager } from './sessions/manager.js';
-import { createMemoryStore } from './store/memory.js';
+import { join } from 'node:path';
+import { createSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/types.js';
 import { graphiqlTabs } from './transport/graphiql.js';
 import { useGraphQLWs, type WsTransportOptions } from './transport/ws.js';
@@ -24,9 +25,12 @@ export interface AppOptions {
   port?: number;
   /** @default '127.0.0.1' */
   host?: string;
-  /** Session workspaces (and the embedded store) live here. @default './data' */
+  /** Session workspaces and the embedded store (`switchboard.db`) live here. @default './data' */
   dataDir?: string;
-  /** @default an in-memory store */
+  /**
+   * Where sessions, events and config are kept; the app closes it on stop.
+   * @default SQLite at `<dataDir>/switchboard.db`
+   */
   store?: Store;
   /** @default an in-memory pub/sub */
   pubsub?: PubSub;
@@ -71,7 +75,8 @@ const GRAPHQL_PATH = '/graphql';
 export function createApp(options: AppOptions = {}): App {
   const clock = options.clock ?? systemClock;
   const onError = options.onError ?? ((error: unknown) => console.error('[switchboard]', error));
-  const store = options.store ?? createMemoryStore();
+  const dataDir = options.dataDir ?? './data';
+  const store = options.store ?? createSqliteStore({ path: join(dataDir, 'switchboard.db') });
   const pubsub = options.pubsub ?? createMemoryPubSub();
   const agent = options.agent ?? createDemoAgent({ clock });
   const log = new EventLog({
@@ -90,7 +95,7 @@ export function createApp(options: AppOptions = {}): App {
     clock,
     agent,
     config,
-    dataDir: options.dataDir ?? './data',
+    dataDir,
     permissionTimeoutMs: options.permissionTimeoutMs,
     onError,
   });
@@ -140,6 +145,8 @@ export function createApp(options: AppOptions = {}): App {
     sessions,
     store,
     async start() {
+      // Turns a crash left open end INTERRUPTED, and queued messages run, before anyone asks.
+      await sessions.recover();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(options.port ?? 4000, options.host ?? '127.0.0.1', () => {

@@ -28,16 +28,6 @@ export const notFound = (what: string) => new SwitchboardError('NOT_FOUND', `${w
 export const conflict = (message: string) => new SwitchboardError('CONFLICT', message);
 export const badInput = (message: string) => new SwitchboardError('BAD_USER_INPUT', message);
 
-/** HTTP status a top-level error of this code maps to, where a transport has statuses. */
-export const httpStatusOf: Record<ErrorCode, number> = {
-  UNAUTHENTICATED: 401,
-  NOT_FOUND: 404,
-  BAD_USER_INPUT: 400,
-  CONFLICT: 409,
-  RATE_LIMITED: 429,
-  PAYLOAD_TOO_LARGE: 413,
-};
-
 /**
  * The one place errors are mapped for clients (Yoga calls it for every error, on every
  * transport): a domain error anywhere in the chain keeps its message and code; GraphQL's own

@@ -1,9 +1,11 @@
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { StoreOpenError } from './store/sqlite.js';
 
 /** Entry point: configuration from the environment, then serve until SIGTERM/SIGINT. */
 async function main() {
   const config = loadConfig();
+  dataDir = config.dataDir;
   const app = createApp({
     port: config.port,
     host: config.host,
@@ -32,9 +34,13 @@ async function main() {
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
+let dataDir = '';
+
 main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     console.error(`switchboard: ${error.message}`);
+  } else if (error instanceof StoreOpenError) {
+    console.error(`switchboard: DATA_DIR=${JSON.stringify(dataDir)} is not usable: ${error.reason} (${error.path})`);
   } else if ((error as NodeJS.ErrnoException)?.code === 'EADDRINUSE') {
     console.error(`switchboard: the port is in use (set PORT to another one).`);
   } else {

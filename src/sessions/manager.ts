@@ -258,6 +258,39 @@ export class SessionManager {
   }
 
   /**
+   * Start-up recovery: a turn left without a CompleteEvent (the process died) gets one,
+   * INTERRUPTED, after its pending permissions are CANCELLED; then queued messages run.
+   */
+  async recover(): Promise<void> {
+    const { store, log, clock } = this.options;
+    for (const session of await store.listUnsettledSessions()) {
+      const runner = this.runner(session.id);
+      await this.exclusive(runner, async () => {
+        if (runner.turn) return;
+        if (session.status !== 'IDLE') {
+          const [last] = await store.readEvents(session.id, session.lastSeq - 1, 1);
+          const turnId = last?.turnId ?? null;
+          const at = () => new Date(clock.now()).toISOString();
+          for (const p of await store.listPermissions(session.id, 'PENDING')) {
+            log.emit({
+              type: 'PERMISSION_RESOLVED',
+              sessionId: session.id,
+              turnId: p.turnId,
+              at: at(),
+              requestId: p.request.requestId,
+              allowed: false,
+              alwaysAllow: false,
+              resolution: 'CANCELLED',
+            });
+          }
+          await log.emitAndWait({ type: 'COMPLETE', sessionId: session.id, turnId, at: at(), reason: 'INTERRUPTED', usage: null });
+        }
+        await this.startNext(session.id, runner);
+      });
+    }
+  }
+
+  /**
    * Stops every running turn with CompleteEvent{INTERRUPTED} and starts no new ones; queued
    * messages stay queued for the next start.
    */

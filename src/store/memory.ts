@@ -103,6 +103,11 @@ export function createMemoryStore(): Store {
     async deleteSession(id) {
       sessions.delete(id);
     },
+    async listUnsettledSessions() {
+      return [...sessions.values()]
+        .filter((d) => d.session.status !== 'IDLE' || d.queue.length > 0)
+        .map((d) => ({ ...d.session }));
+    },
 
     async appendEvents(sessionId, events: NewSessionEvent[]) {
       const d = data(sessionId);
@@ -116,13 +121,13 @@ export function createMemoryStore(): Store {
         for (const op of projectionOf(event)) apply(d, op);
         stored.push(event);
       }
-      return stored;
+      return structuredClone(stored);
     },
     async readEvents(sessionId, after, limit) {
       const d = data(sessionId);
       if (!d) return [];
       // seq n sits at index n-1: the log has no holes.
-      return d.events.slice(Math.max(0, after), Math.max(0, after) + limit);
+      return structuredClone(d.events.slice(Math.max(0, after), Math.max(0, after) + limit));
     },
 
     async listMessages(sessionId) {

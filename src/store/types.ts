@@ -85,6 +85,11 @@ export interface Store {
   listSessions(userId: string, limit: number): Promise<SessionRecord[]>;
   /** Removes the session and everything that belongs to it. */
   deleteSession(id: string): Promise<void>;
+  /**
+   * Sessions that need attention at start-up: a turn left open (status not IDLE) or
+   * messages waiting in the queue.
+   */
+  listUnsettledSessions(): Promise<SessionRecord[]>;
 
   /** Appends in order, assigning seqs lastSeq+1…; returns the stored events. */
   appendEvents(sessionId: string, events: NewSessionEvent[]): Promise<SessionEvent[]>;

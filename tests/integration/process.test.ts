@@ -42,6 +42,6 @@ describe('the server process', () => {
   it('refuses to serve everyone unauthenticated on a non-loopback HOST', async () => {
     const proc = spawnServer({ HOST: '0.0.0.0' });
     expect(await proc.exited).toBe(1);
-    expect(proc.output()).toMatch(/HOST=0\.0\.0\.0.*AUTH_SECRET/);
+    expect(proc.output()).toMatch(/HOST="?0\.0\.0\.0"?.*AUTH_SECRET/);
   });
 });

@@ -1,0 +1,368 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { NewSessionEvent, SessionEvent, SessionStatus } from '../events/types.js';
+import { projectionOf, type ProjectionOp } from './projection.js';
+import { sqliteMigrations } from './sqlite-migrations.js';
+import type {
+  ConfigRecord,
+  MessageRecord,
+  PermissionRecord,
+  QueuedMessageRecord,
+  SessionRecord,
+  Store,
+  ToolCallRecord,
+} from './types.js';
+
+export interface SqliteStoreOptions {
+  /** Database file; its folder is created if missing. `:memory:` for a throwaway database. */
+  path: string;
+  /**
+   * How long a write waits for another connection's lock before failing.
+   * @default 5000
+   */
+  busyTimeoutMs?: number;
+}
+
+/** The store could not be opened: the message names the file and the reason, in one line. */
+export class StoreOpenError extends Error {
+  override name = 'StoreOpenError';
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot open the store ${path}: ${reason}`, options);
+  }
+}
+
+interface SessionRow {
+  id: string;
+  user_id: string;
+  title: string;
+  model: string;
+  permission_mode: SessionRecord['permissionMode'];
+  status: SessionStatus;
+  last_seq: number;
+  created_at: string;
+  updated_at: string;
+}
+
+interface MessageRow {
+  position: number;
+  id: string;
+  role: MessageRecord['role'];
+  text: string;
+  turn_id: string;
+  created_at: string;
+  tool_calls: string;
+}
+
+const toSession = (r: SessionRow): SessionRecord => ({
+  id: r.id,
+  userId: r.user_id,
+  title: r.title,
+  model: r.model,
+  permissionMode: r.permission_mode,
+  status: r.status,
+  lastSeq: r.last_seq,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const toMessage = (r: MessageRow): MessageRecord => ({
+  id: r.id,
+  role: r.role,
+  text: r.text,
+  turnId: r.turn_id,
+  createdAt: r.created_at,
+  toolCalls: JSON.parse(r.tool_calls) as ToolCallRecord[],
+});
+
+/**
+ * The embedded default: one SQLite file in WAL mode. better-sqlite3 is synchronous, which
+ * suits the write path: an append batch is one short transaction on the event loop, with no
+ * interleaving to reason about, and `appendEvents` stays atomic by construction.
+ */
+export function createSqliteStore({ path, busyTimeoutMs = 5000 }: SqliteStoreOptions): Store {
+  let db: Database.Database;
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path, { timeout: busyTimeoutMs });
+    db.pragma('journal_mode = WAL');
+    // WAL + NORMAL: a commit survives a process crash; only an OS crash may lose the last ones.
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+  } catch (error) {
+    const reason = (error as Error).message.split('\n')[0] ?? 'unknown error';
+    throw new StoreOpenError(path, reason, { cause: error });
+  }
+
+  const q = {
+    insertSession: db.prepare(
+      `INSERT INTO sessions (id, user_id, title, model, permission_mode, status, last_seq, created_at, updated_at)
+       VALUES (@id, @userId, @title, @model, @permissionMode, @status, @lastSeq, @createdAt, @updatedAt)
+       ON CONFLICT (id) DO NOTHING`,
+    ),
+    getSession: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?'),
+    listSessions: db.prepare<[string, number], SessionRow>(
+      'SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?',
+    ),
+    unsettled: db.prepare<[], SessionRow>(
+      `SELECT * FROM sessions WHERE status <> 'IDLE'
+         OR id IN (SELECT DISTINCT session_id FROM queue)`,
+    ),
+    setSessionState: db.prepare<[SessionStatus, number, string, string]>(
+      'UPDATE sessions SET status = ?, last_seq = ?, updated_at = ? WHERE id = ?',
+    ),
+    insertEvent: db.prepare<[string, number, string]>('INSERT INTO events (session_id, seq, body) VALUES (?, ?, ?)'),
+    readEvents: db.prepare<[string, number, number], { body: string }>(
+      'SELECT body FROM events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+    ),
+    listMessages: db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE session_id = ? ORDER BY position'),
+    lastMessage: db.prepare<[string], MessageRow>(
+      'SELECT * FROM messages WHERE session_id = ? ORDER BY position DESC LIMIT 1',
+    ),
+    insertMessage: db.prepare(
+      `INSERT INTO messages (session_id, position, id, role, text, turn_id, created_at, tool_calls)
+       VALUES (@sessionId, COALESCE((SELECT MAX(position) + 1 FROM messages WHERE session_id = @sessionId), 1),
+               @id, @role, @text, @turnId, @createdAt, @toolCalls)`,
+    ),
+    messageWithTool: db.prepare<[string, string], MessageRow>(
+      `SELECT * FROM messages WHERE session_id = ? AND instr(tool_calls, ?) > 0 ORDER BY position DESC LIMIT 1`,
+    ),
+    setToolCalls: db.prepare<[string, string, number]>(
+      'UPDATE messages SET tool_calls = ? WHERE session_id = ? AND position = ?',
+    ),
+    insertPermission: db.prepare(
+      `INSERT INTO permissions (session_id, request_id, turn_id, status, request, created_seq)
+       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    ),
+    setPermissionStatus: db.prepare<[string, string, string]>(
+      'UPDATE permissions SET status = ? WHERE session_id = ? AND request_id = ?',
+    ),
+    getPermission: db.prepare<[string, string], { request: string; turn_id: string | null; status: string }>(
+      'SELECT request, turn_id, status FROM permissions WHERE session_id = ? AND request_id = ?',
+    ),
+    listPermissions: db.prepare<[string], { request: string; turn_id: string | null; status: string }>(
+      'SELECT request, turn_id, status FROM permissions WHERE session_id = ? ORDER BY created_seq',
+    ),
+    addRule: db.prepare<[string, string]>('INSERT INTO permission_rules VALUES (?, ?) ON CONFLICT DO NOTHING'),
+    hasRule: db.prepare<[string, string], { one: number }>(
+      'SELECT 1 AS one FROM permission_rules WHERE session_id = ? AND tool_name = ?',
+    ),
+    enqueueBack: db.prepare<[string, string, string, string]>(
+      `INSERT INTO queue (session_id, position, turn_id, message)
+       VALUES (?, COALESCE((SELECT MAX(position) + 1 FROM queue WHERE session_id = ?), 0), ?, ?)`,
+    ),
+    enqueueFront: db.prepare<[string, string, string, string]>(
+      `INSERT INTO queue (session_id, position, turn_id, message)
+       VALUES (?, COALESCE((SELECT MIN(position) - 1 FROM queue WHERE session_id = ?), 0), ?, ?)`,
+    ),
+    listQueue: db.prepare<[string], { message: string }>(
+      'SELECT message FROM queue WHERE session_id = ? ORDER BY position',
+    ),
+    dequeue: db.prepare<[string, string]>('DELETE FROM queue WHERE session_id = ? AND turn_id = ?'),
+    getClientMessage: db.prepare<[string, string], { turn_id: string; queued: number }>(
+      'SELECT turn_id, queued FROM client_messages WHERE session_id = ? AND client_message_id = ?',
+    ),
+    putClientMessage: db.prepare<[string, string, string, number]>(
+      `INSERT INTO client_messages VALUES (?, ?, ?, ?)
+       ON CONFLICT (session_id, client_message_id) DO UPDATE SET turn_id = excluded.turn_id, queued = excluded.queued`,
+    ),
+    getConfig: db.prepare<[string], { config: string }>('SELECT config FROM configs WHERE user_id = ?'),
+    putConfig: db.prepare<[string, string]>(
+      'INSERT INTO configs VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET config = excluded.config',
+    ),
+  };
+
+  const deleteAll = ['events', 'messages', 'permissions', 'permission_rules', 'queue', 'client_messages'].map((table) =>
+    db.prepare<[string]>(`DELETE FROM ${table} WHERE session_id = ?`),
+  );
+  const deleteSessionRow = db.prepare<[string]>('DELETE FROM sessions WHERE id = ?');
+
+  function apply(sessionId: string, seq: number, op: ProjectionOp, state: { status: SessionStatus }) {
+    switch (op.op) {
+      case 'status':
+        state.status = op.status;
+        return;
+      case 'dequeue':
+        q.dequeue.run(sessionId, op.turnId);
+        return;
+      case 'addMessage':
+        insertMessage(sessionId, op.message);
+        return;
+      case 'addToolCall': {
+        const last = q.lastMessage.get(sessionId);
+        if (last && last.role === 'ASSISTANT' && last.turn_id === op.turnId) {
+          const calls = JSON.parse(last.tool_calls) as ToolCallRecord[];
+          calls.push(op.toolCall);
+          q.setToolCalls.run(JSON.stringify(calls), sessionId, last.position);
+        } else {
+          insertMessage(sessionId, { ...op.newMessage, toolCalls: [op.toolCall] });
+        }
+        return;
+      }
+      case 'toolResult': {
+        const row = q.messageWithTool.get(sessionId, JSON.stringify(op.toolUseId));
+        if (!row) return;
+        const calls = JSON.parse(row.tool_calls) as ToolCallRecord[];
+        const call = calls.find((c) => c.toolUseId === op.toolUseId);
+        if (!call) return;
+        call.result = op.result;
+        call.isError = op.isError;
+        q.setToolCalls.run(JSON.stringify(calls), sessionId, row.position);
+        return;
+      }
+      case 'addPermission':
+        q.insertPermission.run(
+          sessionId,
+          op.permission.request.requestId,
+          op.permission.turnId,
+          op.permission.status,
+          JSON.stringify(op.permission.request),
+          seq,
+        );
+        return;
+      case 'resolvePermission':
+        q.setPermissionStatus.run(op.status, sessionId, op.requestId);
+        return;
+    }
+  }
+
+  function insertMessage(sessionId: string, m: MessageRecord) {
+    q.insertMessage.run({
+      sessionId,
+      id: m.id,
+      role: m.role,
+      text: m.text,
+      turnId: m.turnId,
+      createdAt: m.createdAt,
+      toolCalls: JSON.stringify(m.toolCalls),
+    });
+  }
+
+  const append = db.transaction((sessionId: string, events: NewSessionEvent[]): SessionEvent[] => {
+    const row = q.getSession.get(sessionId);
+    if (!row) throw new Error(`appendEvents: no session ${sessionId}`);
+    const state = { status: row.status };
+    let seq = row.last_seq;
+    let updatedAt = row.updated_at;
+    const stored: SessionEvent[] = [];
+    for (const e of events) {
+      const event = { ...e, seq: ++seq } as SessionEvent;
+      q.insertEvent.run(sessionId, seq, JSON.stringify(event));
+      for (const op of projectionOf(event)) apply(sessionId, seq, op, state);
+      updatedAt = event.at;
+      stored.push(event);
+    }
+    q.setSessionState.run(state.status, seq, updatedAt, sessionId);
+    return stored;
+  });
+
+  const removeSession = db.transaction((id: string) => {
+    for (const statement of deleteAll) statement.run(id);
+    deleteSessionRow.run(id);
+  });
+
+  const toPermission = (r: { request: string; turn_id: string | null; status: string }): PermissionRecord => ({
+    request: JSON.parse(r.request) as PermissionRecord['request'],
+    turnId: r.turn_id,
+    status: r.status as PermissionRecord['status'],
+  });
+
+  let closed = false;
+  return {
+    async createSession(session) {
+      return q.insertSession.run(session).changes === 1;
+    },
+    async getSession(id) {
+      const row = q.getSession.get(id);
+      return row ? toSession(row) : null;
+    },
+    async listSessions(userId, limit) {
+      return q.listSessions.all(userId, limit).map(toSession);
+    },
+    async deleteSession(id) {
+      removeSession(id);
+    },
+    async listUnsettledSessions() {
+      return q.unsettled.all().map(toSession);
+    },
+    async appendEvents(sessionId, events) {
+      return append(sessionId, events);
+    },
+    async readEvents(sessionId, after, limit) {
+      return q.readEvents.all(sessionId, after, limit).map((r) => JSON.parse(r.body) as SessionEvent);
+    },
+    async listMessages(sessionId) {
+      return q.listMessages.all(sessionId).map(toMessage);
+    },
+    async getPermission(sessionId, requestId) {
+      const row = q.getPermission.get(sessionId, requestId);
+      return row ? toPermission(row) : null;
+    },
+    async listPermissions(sessionId, status) {
+      const all = q.listPermissions.all(sessionId).map(toPermission);
+      return status ? all.filter((p) => p.status === status) : all;
+    },
+    async addPermissionRule(sessionId, toolName) {
+      q.addRule.run(sessionId, toolName);
+    },
+    async hasPermissionRule(sessionId, toolName) {
+      return q.hasRule.get(sessionId, toolName) !== undefined;
+    },
+    async enqueue(sessionId, message: QueuedMessageRecord, front = false) {
+      (front ? q.enqueueFront : q.enqueueBack).run(sessionId, sessionId, message.turnId, JSON.stringify(message));
+    },
+    async listQueue(sessionId) {
+      return q.listQueue.all(sessionId).map((r) => JSON.parse(r.message) as QueuedMessageRecord);
+    },
+    async clearQueue(sessionId) {
+      deleteAll[4]!.run(sessionId);
+    },
+    async getClientMessage(sessionId, clientMessageId) {
+      const row = q.getClientMessage.get(sessionId, clientMessageId);
+      return row ? { turnId: row.turn_id, queued: row.queued === 1 } : null;
+    },
+    async putClientMessage(sessionId, clientMessageId, record) {
+      q.putClientMessage.run(sessionId, clientMessageId, record.turnId, record.queued ? 1 : 0);
+    },
+    async getConfig(userId) {
+      const row = q.getConfig.get(userId);
+      return row ? (JSON.parse(row.config) as ConfigRecord) : null;
+    },
+    async putConfig(userId, config) {
+      q.putConfig.run(userId, JSON.stringify(config));
+    },
+    async ping() {
+      if (closed) return false;
+      try {
+        db.prepare('SELECT 1').get();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  };
+}
+
+function migrate(db: Database.Database) {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+  const applied = new Set(
+    db.prepare<[], { version: number }>('SELECT version FROM schema_migrations').all().map((r) => r.version),
+  );
+  for (const migration of sqliteMigrations) {
+    if (applied.has(migration.version)) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(migration.version, new Date().toISOString());
+    })();
+  }
+}
