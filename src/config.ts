@@ -42,7 +42,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (raw === null) return fallback;
     const value = Number(raw);
     if (!/^\d+$/.test(raw) || value < min || value > max) {
-      throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}".`);
+      throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}.`);
     }
     return value;
   };
@@ -51,11 +51,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const authSecret = text('AUTH_SECRET');
   if (authSecret === null && !LOOPBACK.has(host) && env.ALLOW_UNAUTHENTICATED !== '1') {
     throw new ConfigError(
-      `HOST=${host} is not a loopback address and AUTH_SECRET is unset: set AUTH_SECRET, or ALLOW_UNAUTHENTICATED=1 to serve everyone as one user.`,
+      `HOST=${JSON.stringify(host)} is not a loopback address and AUTH_SECRET is unset: set AUTH_SECRET, or ALLOW_UNAUTHENTICATED=1 to serve everyone as one user.`,
     );
   }
   const agent = text('AGENT') ?? 'demo';
-  if (agent !== 'demo') throw new ConfigError(`AGENT must be "demo", got "${agent}".`);
+  if (agent !== 'demo') throw new ConfigError(`AGENT must be "demo", got ${JSON.stringify(agent)}.`);
   const url = (name: string, schemes: string[]) => {
     const raw = text(name);
     if (raw === null) return null;

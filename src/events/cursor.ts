@@ -44,6 +44,8 @@ export class SessionCursor implements AsyncIterableIterator<SessionEvent> {
   private finishing = false;
   private isClosed = false;
   private started = false;
+  /** A message or an abort arrived since the last store read began (it may not have seen it). */
+  private signalled = false;
   private wake: (() => void) | null = null;
   private readonly unsubscribe: () => void;
   private markClosed!: () => void;
@@ -84,11 +86,16 @@ export class SessionCursor implements AsyncIterableIterator<SessionEvent> {
         if (event) return { done: false, value: event };
         if (this.mustRead || this.overflowed || this.live.length > 0 || this.finishing) {
           // Replay, or the next live event is not the next seq: the store has it.
+          const finishing = this.finishing;
           this.overflowed = false;
+          this.signalled = false;
           this.page = await this.options.store.readEvents(this.options.sessionId, this.cursor, this.pageSize);
           this.mustRead = this.page.length === this.pageSize;
           if (this.page.length > 0) continue;
-          if (this.finishing) return this.close();
+          // Only a read begun after the finish was asked for has seen everything stored by then.
+          if (finishing) return this.close();
+          // Whatever was published during the read has already rung a wake-up nobody heard.
+          if (this.signalled) continue;
         }
         await new Promise<void>((resolve) => (this.wake = resolve));
         this.wake = null;
@@ -123,6 +130,7 @@ export class SessionCursor implements AsyncIterableIterator<SessionEvent> {
   }
 
   private onMessage(message: SessionTopicMessage) {
+    this.signalled = true;
     if (message.kind === 'deleted') {
       this.finishing = true;
     } else if (this.live.length + message.events.length > this.maxBuffered) {
@@ -135,6 +143,7 @@ export class SessionCursor implements AsyncIterableIterator<SessionEvent> {
   }
 
   private readonly onAbort = () => {
+    this.signalled = true;
     this.finishing = true;
     this.wake?.();
   };

@@ -1,0 +1,493 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NewSessionEvent, PermissionResolution, PermissionStatus } from '../../src/events/types.js';
+import { createMemoryStore } from '../../src/store/memory.js';
+import { assistantMessageId } from '../../src/store/projection.js';
+import { createSqliteStore } from '../../src/store/sqlite.js';
+import type { QueuedMessageRecord, Store } from '../../src/store/types.js';
+import {
+  complete,
+  delta,
+  permissionRequest,
+  permissionResolved,
+  sessionRecord,
+  textComplete,
+  toolResult,
+  toolStart,
+  uniqueId,
+  userMessage,
+} from '../utils/events.js';
+
+/**
+ * The Store contract, run against every backend. A backend's store may be shared by every
+ * test of its suite and hold data from earlier runs: each test works on sessions and users
+ * of its own (fresh ids) and assumes nothing about the rest of the store.
+ */
+const backends: Array<[name: string, make: () => Store | Promise<Store>]> = [
+  ['memory', createMemoryStore],
+  ['sqlite', () => createSqliteStore({ path: ':memory:' })],
+];
+
+for (const [name, make] of backends) describeStore(name, make);
+
+const at = (second: number) => new Date(Date.UTC(2024, 0, 1, 0, 0, second)).toISOString();
+
+const queued = (turnId: string, text = `queued ${turnId}`): QueuedMessageRecord => ({
+  turnId,
+  messageId: `m-${turnId}`,
+  text,
+  attachments: [{ name: 'a.txt', mediaType: 'text/plain', dataBase64: 'aGk=' }],
+  createdAt: at(0),
+});
+
+function describeStore(name: string, make: () => Store | Promise<Store>) {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+
+    beforeAll(async () => {
+      store = await make();
+    });
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    /** A new session of its own (and of a user of its own unless given), with no events. */
+    async function newSession(overrides: { userId?: string; createdAt?: string } = {}) {
+      const record = sessionRecord({ id: uniqueId('s'), userId: uniqueId('u'), ...overrides });
+      expect(await store.createSession(record)).toBe(true);
+      return record;
+    }
+
+    it('answers ping', async () => {
+      expect(await store.ping()).toBe(true);
+    });
+
+    describe('sessions', () => {
+      it('creates a session and reads it back', async () => {
+        const record = sessionRecord({
+          id: uniqueId('s'),
+          userId: uniqueId('u'),
+          title: 'Ünïcode ✓',
+          permissionMode: 'DENY_ALL',
+        });
+        expect(await store.createSession(record)).toBe(true);
+        expect(await store.getSession(record.id)).toEqual(record);
+      });
+
+      it('refuses a duplicate id and writes nothing', async () => {
+        const record = await newSession();
+        expect(await store.createSession({ ...record, title: 'other', userId: uniqueId('u') })).toBe(false);
+        expect(await store.getSession(record.id)).toEqual(record);
+      });
+
+      it('answers null for an unknown session', async () => {
+        expect(await store.getSession(uniqueId('absent'))).toBeNull();
+      });
+
+      it("lists a user's sessions newest first, up to the limit, and no one else's", async () => {
+        const userId = uniqueId('u');
+        const s2 = await newSession({ userId, createdAt: at(2) });
+        const s3 = await newSession({ userId, createdAt: at(3) });
+        const s1 = await newSession({ userId, createdAt: at(1) });
+        await newSession({ createdAt: at(4) }); // another user's
+
+        expect((await store.listSessions(userId, 10)).map((s) => s.id)).toEqual([s3.id, s2.id, s1.id]);
+        expect((await store.listSessions(userId, 2)).map((s) => s.id)).toEqual([s3.id, s2.id]);
+        expect(await store.listSessions(uniqueId('nobody'), 10)).toEqual([]);
+        expect((await store.listSessions(userId, 1))[0]).toEqual(s3);
+      });
+
+      it('lists sessions created at the same instant newest first, by creation order', async () => {
+        const userId = uniqueId('u');
+        const first = await newSession({ userId, createdAt: at(5) });
+        const second = await newSession({ userId, createdAt: at(5) });
+        expect((await store.listSessions(userId, 10)).map((s) => s.id)).toEqual([second.id, first.id]);
+      });
+
+      it('deletes a session and everything that belongs to it', async () => {
+        const session = await newSession();
+        const id = session.id;
+        await store.enqueue(id, queued('t2'));
+        await store.appendEvents(id, [
+          userMessage(id, 'hi'),
+          textComplete(id, 'hello'),
+          permissionRequest(id, { requestId: 'r1' }),
+        ]);
+        await store.addPermissionRule(id, 'write_file');
+        await store.putClientMessage(id, 'c1', { turnId: 't1', queued: false });
+
+        await store.deleteSession(id);
+        expect(await store.getSession(id)).toBeNull();
+        expect(await store.listSessions(session.userId, 10)).toEqual([]);
+
+        // A new session with the same id starts from nothing.
+        expect(await store.createSession(session)).toBe(true);
+        expect(await store.getSession(id)).toEqual(session);
+        expect(await store.readEvents(id, 0, 100)).toEqual([]);
+        expect(await store.listMessages(id)).toEqual([]);
+        expect(await store.listQueue(id)).toEqual([]);
+        expect(await store.listPermissions(id)).toEqual([]);
+        expect(await store.getPermission(id, 'r1')).toBeNull();
+        expect(await store.hasPermissionRule(id, 'write_file')).toBe(false);
+        expect(await store.getClientMessage(id, 'c1')).toBeNull();
+        expect((await store.appendEvents(id, [userMessage(id, 'again')]))[0]?.seq).toBe(1);
+      });
+
+      it('deletes only the session it is asked to', async () => {
+        const kept = await newSession();
+        const gone = await newSession();
+        await store.appendEvents(kept.id, [userMessage(kept.id, 'hi')]);
+        await store.deleteSession(gone.id);
+        expect((await store.getSession(kept.id))?.lastSeq).toBe(1);
+        expect(await store.readEvents(kept.id, 0, 10)).toHaveLength(1);
+      });
+
+      it('deleting an unknown session does nothing', async () => {
+        await expect(store.deleteSession(uniqueId('absent'))).resolves.toBeUndefined();
+      });
+    });
+
+    describe('event log', () => {
+      it('assigns seqs lastSeq+1… across calls and returns the stored events', async () => {
+        const { id } = await newSession();
+        const first = await store.appendEvents(id, [userMessage(id, 'hi', { at: at(1) }), delta(id, 'a', { at: at(2) })]);
+        expect(first).toEqual([
+          { ...userMessage(id, 'hi', { at: at(1) }), seq: 1 },
+          { ...delta(id, 'a', { at: at(2) }), seq: 2 },
+        ]);
+        const second = await store.appendEvents(id, [delta(id, 'b'), delta(id, 'c'), textComplete(id, 'abc')]);
+        expect(second.map((e) => e.seq)).toEqual([3, 4, 5]);
+        expect((await store.getSession(id))?.lastSeq).toBe(5);
+        expect(await store.readEvents(id, 0, 100)).toEqual([...first, ...second]);
+      });
+
+      it('appends nothing for an empty batch', async () => {
+        const session = await newSession();
+        expect(await store.appendEvents(session.id, [])).toEqual([]);
+        expect(await store.getSession(session.id)).toEqual(session);
+      });
+
+      it('keeps seqs per session', async () => {
+        const a = await newSession();
+        const b = await newSession();
+        await store.appendEvents(a.id, [userMessage(a.id, '1'), delta(a.id, '2')]);
+        expect((await store.appendEvents(b.id, [userMessage(b.id, '1')]))[0]?.seq).toBe(1);
+        expect(await store.readEvents(b.id, 0, 100)).toHaveLength(1);
+      });
+
+      it('reads events after a seq, oldest first, at most limit', async () => {
+        const { id } = await newSession();
+        await store.appendEvents(id, ['a', 'b', 'c', 'd', 'e'].map((d) => delta(id, d)));
+        const seqs = async (after: number, limit: number) => (await store.readEvents(id, after, limit)).map((e) => e.seq);
+        expect(await seqs(0, 2)).toEqual([1, 2]);
+        expect(await seqs(2, 10)).toEqual([3, 4, 5]);
+        expect(await seqs(4, 1)).toEqual([5]);
+        expect(await seqs(5, 10)).toEqual([]);
+        expect(await seqs(50, 10)).toEqual([]);
+        expect(await store.readEvents(uniqueId('absent'), 0, 10)).toEqual([]);
+      });
+
+      it('stores every kind of event with all its fields', async () => {
+        const { id } = await newSession();
+        const events: NewSessionEvent[] = [
+          userMessage(id, 'hi 👋', { messageId: 'm1' }),
+          delta(id, 'Hé'),
+          textComplete(id, 'Hé', { isIntermediate: true }),
+          toolStart(id, 'tu1', { toolInput: { path: 'a.txt', lines: [1, 2], nested: { ok: true, none: null } } }),
+          { ...toolStart(id, 'tu2'), toolIntent: 'write it', toolDisplayName: 'Write' },
+          toolResult(id, 'tu1', 'wrote 2 bytes', { isError: true }),
+          permissionRequest(id, { requestId: 'r1', command: 'write a.txt', description: 'd', expiresAt: at(30) }),
+          permissionResolved(id, 'r1', true, { alwaysAllow: true, resolution: 'USER' }),
+          { sessionId: id, turnId: 't1', at: at(9), type: 'ERROR', error: 'boom', code: 'E_BOOM' },
+          { sessionId: id, turnId: null, at: at(9), type: 'ERROR', error: 'outside a turn', code: null },
+          { ...complete(id, { reason: 'ERROR' }), usage: { inputTokens: 12, outputTokens: 34 } },
+        ];
+        const stored = await store.appendEvents(id, events);
+        expect(stored).toEqual(events.map((e, i) => ({ ...e, seq: i + 1 })));
+        expect(await store.readEvents(id, 0, 100)).toEqual(stored);
+      });
+    });
+
+    describe('projection', () => {
+      it('USER_MESSAGE dequeues its turn, sets RUNNING and adds a USER message', async () => {
+        const { id } = await newSession();
+        await store.enqueue(id, queued('t1'));
+        await store.enqueue(id, queued('t2'));
+        await store.appendEvents(id, [userMessage(id, 'hi', { turnId: 't1', messageId: 'm1', at: at(7) })]);
+
+        expect((await store.listQueue(id)).map((q) => q.turnId)).toEqual(['t2']);
+        expect(await store.getSession(id)).toMatchObject({ status: 'RUNNING', updatedAt: at(7), lastSeq: 1 });
+        expect(await store.listMessages(id)).toEqual([
+          { id: 'm1', role: 'USER', text: 'hi', turnId: 't1', createdAt: at(7), toolCalls: [] },
+        ]);
+      });
+
+      it('TEXT_COMPLETE adds an ASSISTANT message; deltas add none', async () => {
+        const { id } = await newSession();
+        await store.appendEvents(id, [
+          userMessage(id, 'hi'),
+          delta(id, 'Hel'),
+          delta(id, 'lo'),
+          textComplete(id, 'Hello', { at: at(8) }),
+        ]);
+        expect((await store.listMessages(id)).slice(1)).toEqual([
+          { id: assistantMessageId(id, 4), role: 'ASSISTANT', text: 'Hello', turnId: 't1', createdAt: at(8), toolCalls: [] },
+        ]);
+      });
+
+      it("TOOL_START attaches to the turn's last assistant message, TOOL_RESULT fills the call", async () => {
+        const { id } = await newSession();
+        await store.appendEvents(id, [
+          userMessage(id, 'hi'),
+          textComplete(id, 'Let me write.'),
+          toolStart(id, 'tu1', { toolInput: { path: 'a.txt' } }),
+          toolStart(id, 'tu2', { toolName: 'read_file', toolInput: { path: 'b.txt' } }),
+        ]);
+        await store.appendEvents(id, [toolResult(id, 'tu2', 'contents of b')]);
+        await store.appendEvents(id, [toolResult(id, 'tu1', 'no space', { isError: true })]);
+
+        const messages = await store.listMessages(id);
+        expect(messages).toHaveLength(2);
+        expect(messages[1]).toMatchObject({
+          id: assistantMessageId(id, 2),
+          role: 'ASSISTANT',
+          text: 'Let me write.',
+          toolCalls: [
+            { toolUseId: 'tu1', toolName: 'write_file', input: { path: 'a.txt' }, result: 'no space', isError: true },
+            { toolUseId: 'tu2', toolName: 'read_file', input: { path: 'b.txt' }, result: 'contents of b', isError: false },
+          ],
+        });
+      });
+
+      it('TOOL_START opens an assistant message when the last message is not one of its turn', async () => {
+        const { id } = await newSession();
+        await store.appendEvents(id, [
+          userMessage(id, 'one', { turnId: 't1' }),
+          textComplete(id, 'first answer', { turnId: 't1' }),
+          complete(id, { turnId: 't1' }),
+          userMessage(id, 'two', { turnId: 't2' }),
+          toolStart(id, 'tu1', { turnId: 't2', at: at(11) }), // seq 5: after the USER message
+        ]);
+        await store.appendEvents(id, [
+          textComplete(id, 'done', { turnId: 't2' }),
+          complete(id, { turnId: 't2' }),
+          userMessage(id, 'three', { turnId: 't3' }),
+          textComplete(id, 'third', { turnId: 't3' }),
+        ]);
+        // seq 10: the last message is an assistant message, but of another turn.
+        await store.appendEvents(id, [toolStart(id, 'tu2', { turnId: 't4' })]);
+
+        const messages = await store.listMessages(id);
+        expect(messages.map((m) => [m.role, m.turnId, m.text, m.toolCalls.map((c) => c.toolUseId)])).toEqual([
+          ['USER', 't1', 'one', []],
+          ['ASSISTANT', 't1', 'first answer', []],
+          ['USER', 't2', 'two', []],
+          ['ASSISTANT', 't2', '', ['tu1']],
+          ['ASSISTANT', 't2', 'done', []],
+          ['USER', 't3', 'three', []],
+          ['ASSISTANT', 't3', 'third', []],
+          ['ASSISTANT', 't4', '', ['tu2']],
+        ]);
+        expect(messages[3]).toMatchObject({ id: assistantMessageId(id, 5), createdAt: at(11) });
+        expect(messages[7]).toMatchObject({ id: assistantMessageId(id, 10) });
+      });
+
+      it('PERMISSION_REQUEST adds a pending permission and awaits it; COMPLETE makes the session IDLE', async () => {
+        const { id } = await newSession();
+        await store.appendEvents(id, [
+          userMessage(id, 'hi'),
+          permissionRequest(id, { requestId: 'r1', toolName: 'write_file', command: 'write', expiresAt: at(40) }, { at: at(12) }),
+        ]);
+        expect(await store.getSession(id)).toMatchObject({ status: 'AWAITING_PERMISSION', updatedAt: at(12) });
+        const pending = {
+          request: { requestId: 'r1', toolName: 'write_file', command: 'write', description: null, expiresAt: at(40) },
+          turnId: 't1',
+          status: 'PENDING',
+        };
+        expect(await store.getPermission(id, 'r1')).toEqual(pending);
+        expect(await store.listPermissions(id)).toEqual([pending]);
+        expect(await store.listPermissions(id, 'PENDING')).toEqual([pending]);
+        expect(await store.listPermissions(id, 'ALLOWED')).toEqual([]);
+        expect(await store.getPermission(id, 'r2')).toBeNull();
+
+        await store.appendEvents(id, [permissionResolved(id, 'r1', true)]);
+        expect((await store.getSession(id))?.status).toBe('RUNNING');
+        expect((await store.getPermission(id, 'r1'))?.status).toBe('ALLOWED');
+
+        await store.appendEvents(id, [complete(id, { at: at(13) })]);
+        expect(await store.getSession(id)).toMatchObject({ status: 'IDLE', updatedAt: at(13), lastSeq: 4 });
+      });
+
+      it.each([
+        [true, 'USER', 'ALLOWED'],
+        [false, 'USER', 'DENIED'],
+        [true, 'RULE', 'ALLOWED'],
+        [false, 'TIMEOUT', 'EXPIRED'],
+        [false, 'CANCELLED', 'CANCELLED'],
+      ] as Array<[boolean, PermissionResolution, PermissionStatus]>)(
+        'PERMISSION_RESOLVED allowed=%s by %s leaves the request %s',
+        async (allowed, resolution, status) => {
+          const { id } = await newSession();
+          await store.appendEvents(id, [userMessage(id, 'hi'), permissionRequest(id, { requestId: 'r1' })]);
+          await store.appendEvents(id, [permissionResolved(id, 'r1', allowed, { resolution })]);
+          expect((await store.getPermission(id, 'r1'))?.status).toBe(status);
+          expect(await store.listPermissions(id, status)).toHaveLength(1);
+          expect(await store.listPermissions(id, 'PENDING')).toEqual([]);
+        },
+      );
+
+      it('keeps permissions and rules per session', async () => {
+        const a = await newSession();
+        const b = await newSession();
+        await store.appendEvents(a.id, [permissionRequest(a.id, { requestId: 'r1' })]);
+        await store.addPermissionRule(a.id, 'write_file');
+        expect(await store.hasPermissionRule(a.id, 'write_file')).toBe(true);
+        expect(await store.hasPermissionRule(a.id, 'read_file')).toBe(false);
+        expect(await store.hasPermissionRule(b.id, 'write_file')).toBe(false);
+        expect(await store.getPermission(b.id, 'r1')).toBeNull();
+        expect(await store.listPermissions(b.id)).toEqual([]);
+
+        await store.addPermissionRule(a.id, 'write_file'); // twice is harmless
+        expect(await store.hasPermissionRule(a.id, 'write_file')).toBe(true);
+      });
+    });
+
+    describe('queue', () => {
+      it('enqueues at the tail, or at the head with front, and lists in order', async () => {
+        const { id } = await newSession();
+        await store.enqueue(id, queued('t1'));
+        await store.enqueue(id, queued('t2'));
+        await store.enqueue(id, queued('t0'), true);
+        await store.enqueue(id, queued('t3'), false);
+        expect(await store.listQueue(id)).toEqual([queued('t0'), queued('t1'), queued('t2'), queued('t3')]);
+      });
+
+      it('clears the queue of one session only', async () => {
+        const a = await newSession();
+        const b = await newSession();
+        await store.enqueue(a.id, queued('t1'));
+        await store.enqueue(a.id, queued('t2'));
+        await store.enqueue(b.id, queued('t9'));
+        await store.clearQueue(a.id);
+        expect(await store.listQueue(a.id)).toEqual([]);
+        expect(await store.listQueue(b.id)).toEqual([queued('t9')]);
+
+        await store.enqueue(a.id, queued('t3'));
+        expect(await store.listQueue(a.id)).toEqual([queued('t3')]);
+      });
+    });
+
+    describe('client messages', () => {
+      it('records what a clientMessageId answered, per session', async () => {
+        const a = await newSession();
+        const b = await newSession();
+        expect(await store.getClientMessage(a.id, 'c1')).toBeNull();
+        await store.putClientMessage(a.id, 'c1', { turnId: 't1', queued: true });
+        await store.putClientMessage(a.id, 'c2', { turnId: 't2', queued: false });
+        expect(await store.getClientMessage(a.id, 'c1')).toEqual({ turnId: 't1', queued: true });
+        expect(await store.getClientMessage(a.id, 'c2')).toEqual({ turnId: 't2', queued: false });
+        expect(await store.getClientMessage(b.id, 'c1')).toBeNull();
+      });
+    });
+
+    describe('config', () => {
+      it('answers null for a user without one', async () => {
+        expect(await store.getConfig(uniqueId('u'))).toBeNull();
+      });
+
+      it('round-trips a config with a JSON theme, per user', async () => {
+        const userId = uniqueId('u');
+        const theme = {
+          mode: 'dark',
+          accent: '#ff00aa',
+          sizes: [12, 14.5],
+          flags: { compact: true, none: null },
+          label: 'Thème ✓',
+        };
+        await store.putConfig(userId, { defaultModel: 'demo', permissionMode: 'ALLOW_ALL', theme });
+        expect(await store.getConfig(userId)).toEqual({ defaultModel: 'demo', permissionMode: 'ALLOW_ALL', theme });
+        expect(await store.getConfig(uniqueId('u'))).toBeNull();
+
+        await store.putConfig(userId, { defaultModel: 'demo-2', permissionMode: 'ASK', theme: null });
+        expect(await store.getConfig(userId)).toEqual({ defaultModel: 'demo-2', permissionMode: 'ASK', theme: null });
+      });
+    });
+
+    describe('copies', () => {
+      it('returns records the caller can mutate without changing the store', async () => {
+        const session = await newSession();
+        const { id, userId } = session;
+        await store.enqueue(id, queued('t2'));
+        const appended = await store.appendEvents(id, [
+          userMessage(id, 'hi'),
+          textComplete(id, 'hello'),
+          toolStart(id, 'tu1', { toolInput: { path: 'a.txt' } }),
+          permissionRequest(id, { requestId: 'r1' }),
+        ]);
+        await store.putClientMessage(id, 'c1', { turnId: 't1', queued: false });
+        await store.putConfig(userId, { defaultModel: 'demo', permissionMode: 'ASK', theme: { colors: ['red'] } });
+        const snapshot = async () => ({
+          session: await store.getSession(id),
+          list: await store.listSessions(userId, 10),
+          events: await store.readEvents(id, 0, 100),
+          messages: await store.listMessages(id),
+          permission: await store.getPermission(id, 'r1'),
+          permissions: await store.listPermissions(id),
+          queue: await store.listQueue(id),
+          clientMessage: await store.getClientMessage(id, 'c1'),
+          config: await store.getConfig(userId),
+        });
+        const before = structuredClone(await snapshot());
+
+        const got = await snapshot();
+        got.session!.title = 'changed';
+        got.list[0]!.status = 'RUNNING';
+        for (const e of got.events) e.turnId = 'changed';
+        (got.events[0] as { text: string }).text = 'changed';
+        (got.events[2] as { toolInput: { path: string } }).toolInput.path = 'changed';
+        got.messages[0]!.text = 'changed';
+        got.messages[1]!.toolCalls[0]!.result = 'changed';
+        (got.messages[1]!.toolCalls[0]!.input as { path: string }).path = 'changed';
+        got.messages[1]!.toolCalls.push(got.messages[1]!.toolCalls[0]!);
+        got.permission!.status = 'DENIED';
+        got.permissions[0]!.request.toolName = 'changed';
+        got.queue[0]!.text = 'changed';
+        got.queue[0]!.attachments[0]!.name = 'changed';
+        got.clientMessage!.queued = true;
+        (got.config!.theme as { colors: string[] }).colors.push('blue');
+        for (const e of appended) e.turnId = 'changed';
+        (appended[0] as { text: string }).text = 'changed';
+
+        expect(await snapshot()).toEqual(before);
+      });
+
+      it('keeps its own copies of what it is given', async () => {
+        const record = sessionRecord({ id: uniqueId('s'), userId: uniqueId('u') });
+        await store.createSession(record);
+        const { id, userId } = record;
+        const events = [userMessage(id, 'hi'), toolStart(id, 'tu1', { toolInput: { path: 'a.txt' } })];
+        await store.appendEvents(id, events);
+        const message = queued('t2');
+        await store.enqueue(id, message);
+        const clientMessage = { turnId: 't1', queued: false };
+        await store.putClientMessage(id, 'c1', clientMessage);
+        const config = { defaultModel: 'demo', permissionMode: 'ASK' as const, theme: { colors: ['red'] } };
+        await store.putConfig(userId, config);
+
+        record.title = 'changed';
+        (events[0] as { text: string }).text = 'changed';
+        (events[1] as { toolInput: { path: string } }).toolInput.path = 'changed';
+        message.text = 'changed';
+        message.attachments[0]!.name = 'changed';
+        clientMessage.queued = true;
+        config.theme.colors.push('blue');
+
+        expect((await store.getSession(id))?.title).toBe('New session');
+        expect(await store.readEvents(id, 0, 10)).toMatchObject([{ text: 'hi' }, { toolInput: { path: 'a.txt' } }]);
+        expect((await store.listMessages(id))[1]?.toolCalls[0]?.input).toEqual({ path: 'a.txt' });
+        expect(await store.listQueue(id)).toEqual([queued('t2')]);
+        expect(await store.getClientMessage(id, 'c1')).toEqual({ turnId: 't1', queued: false });
+        expect((await store.getConfig(userId))?.theme).toEqual({ colors: ['red'] });
+      });
+    });
+  });
+}

@@ -1,0 +1,259 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { SessionCursor, type CursorOptions } from '../../src/events/cursor.js';
+import { createMemoryPubSub } from '../../src/events/pubsub/memory.js';
+import type { PubSub } from '../../src/events/pubsub/types.js';
+import { sessionTopic, type SessionTopicMessage } from '../../src/events/topics.js';
+import type { SessionEvent } from '../../src/events/types.js';
+import { createMemoryStore } from '../../src/store/memory.js';
+import type { Store } from '../../src/store/types.js';
+import { delta, sessionRecord } from '../utils/events.js';
+import { settle } from '../utils/manual-clock.js';
+
+const SESSION = 's1';
+
+let store: Store;
+let pubsub: PubSub;
+/** Listeners currently subscribed through `pubsub`. */
+let listeners: number;
+/** How many times a cursor read the store's log. */
+let reads: number;
+/** Runs inside the next store read, after its page is taken: "something happens meanwhile". */
+let duringNextRead: (() => Promise<void>) | null;
+
+beforeEach(async () => {
+  const memoryStore = createMemoryStore();
+  const memoryPubSub = createMemoryPubSub();
+  listeners = 0;
+  reads = 0;
+  duringNextRead = null;
+  // The real memory store and pub/sub, with their use by the cursor recorded.
+  store = {
+    ...memoryStore,
+    async readEvents(sessionId, after, limit) {
+      reads++;
+      const page = await memoryStore.readEvents(sessionId, after, limit);
+      const meanwhile = duringNextRead;
+      duringNextRead = null;
+      await meanwhile?.();
+      return page;
+    },
+  };
+  pubsub = {
+    ...memoryPubSub,
+    subscribe(topic, listener) {
+      listeners++;
+      const unsubscribe = memoryPubSub.subscribe(topic, listener);
+      let subscribed = true;
+      return () => {
+        if (subscribed) listeners--;
+        subscribed = false;
+        unsubscribe();
+      };
+    },
+  };
+  await store.createSession(sessionRecord({ id: SESSION }));
+});
+
+/** What the EventLog does: store the events, then publish them. */
+async function append(count: number, { publish = true } = {}): Promise<SessionEvent[]> {
+  const events = Array.from({ length: count }, (_, i) => delta(SESSION, `d${i}`));
+  const stored = await store.appendEvents(SESSION, events);
+  if (publish) await pubsub.publish(sessionTopic(SESSION), { kind: 'events', events: stored } satisfies SessionTopicMessage);
+  return stored;
+}
+
+const cursor = (options: Partial<CursorOptions> = {}) =>
+  new SessionCursor({ store, pubsub, sessionId: SESSION, ...options });
+
+/** Lets the memory store and pub/sub (which answer within a turn of the event loop) settle. */
+async function quiesce() {
+  for (let i = 0; i < 5; i++) await settle();
+}
+
+/** Pulls a cursor as fast as it yields, in the background. */
+function drain(stream: SessionCursor) {
+  const seqs: number[] = [];
+  let completed = false;
+  const done = (async () => {
+    for await (const event of stream) seqs.push(event.seq);
+    completed = true;
+  })();
+  return {
+    seqs,
+    done,
+    get completed() {
+      return completed;
+    },
+  };
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe('SessionCursor', () => {
+  it('replays from after=N, then goes on live, without gap or duplicate while events keep coming', async () => {
+    await append(10);
+    const reader = drain(cursor({ after: 3, pageSize: 2 }));
+    // Appends land between the replay's page reads, in batches of various sizes.
+    for (let i = 0; i < 15; i++) {
+      await append(1 + (i % 3));
+      if (i % 2 === 0) await settle();
+    }
+    await quiesce();
+    const last = (await store.getSession(SESSION))!.lastSeq;
+    expect(reader.seqs).toEqual(range(4, last));
+  });
+
+  it('delivers an event published while it reads a page of the replay', async () => {
+    await append(5);
+    duringNextRead = async () => void (await append(1));
+    const reader = drain(cursor({ after: 1, pageSize: 2 }));
+    await quiesce();
+    expect(reader.seqs).toEqual(range(2, 6));
+  });
+
+  it('delivers an event published while a read finds nothing new', async () => {
+    await append(2);
+    // The read sees the log as it was (nothing after 2); event 3 is stored and published
+    // before the read returns.
+    duringNextRead = async () => void (await append(1));
+    const reader = drain(cursor({ after: 2 }));
+    await quiesce();
+    expect(reader.seqs).toEqual([3]);
+  });
+
+  it('without after, delivers only events newer than the lastSeq at its start', async () => {
+    await append(3);
+    const stream = cursor();
+    const first = stream.next();
+    await quiesce();
+    await append(2);
+    expect(await first).toMatchObject({ done: false, value: { seq: 4 } });
+    expect(await stream.next()).toMatchObject({ done: false, value: { seq: 5 } });
+    await stream.return();
+  });
+
+  it('with after beyond lastSeq, waits for the events after it', async () => {
+    await append(2);
+    const reader = drain(cursor({ after: 5 }));
+    await quiesce();
+    await append(3);
+    await quiesce();
+    expect(reader.seqs).toEqual([]);
+    await append(2);
+    await quiesce();
+    expect(reader.seqs).toEqual([6, 7]);
+  });
+
+  it('keeps pace from the published events alone, without reading the store', async () => {
+    const stream = cursor({ after: 0 });
+    const first = stream.next();
+    await quiesce();
+    await append(1);
+    expect(await first).toMatchObject({ value: { seq: 1 } });
+    const readsBefore = reads;
+
+    for (let i = 0; i < 10; i++) await append(1);
+    for (const seq of range(2, 11)) expect(await stream.next()).toMatchObject({ value: { seq } });
+    expect(reads).toBe(readsBefore);
+    await stream.return();
+  });
+
+  it('holds at most maxBuffered events for a reader that stopped, and reads the rest back from the store', async () => {
+    const stream = cursor({ after: 0, maxBuffered: 3 });
+    const first = stream.next();
+    await quiesce();
+    await append(1);
+    expect(await first).toMatchObject({ value: { seq: 1 } });
+    const readsBefore = reads;
+
+    // The reader stops reading while many events are published.
+    for (let i = 0; i < 20; i++) await append(1 + (i % 2));
+    const last = (await store.getSession(SESSION))!.lastSeq;
+    const seqs: number[] = [];
+    for (let i = 2; i <= last; i++) {
+      const result = await stream.next();
+      if (!result.done) seqs.push(result.value.seq);
+    }
+    expect(seqs).toEqual(range(2, last));
+    // The held events were dropped past the bound: the cursor had to read them back.
+    expect(reads).toBeGreaterThan(readsBefore);
+    await stream.return();
+  });
+
+  it('return() while waiting on a quiet session resolves at once and unsubscribes', async () => {
+    await append(2);
+    const stream = cursor({ after: 2 });
+    expect(listeners).toBe(1);
+    const waiting = stream.next();
+    await quiesce();
+
+    expect(await stream.return()).toEqual({ done: true, value: undefined });
+    expect(await waiting).toEqual({ done: true, value: undefined });
+    await stream.closed;
+    expect(listeners).toBe(0);
+
+    await append(1);
+    expect(await stream.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('on a deleted message, delivers what is stored, then completes and unsubscribes', async () => {
+    await append(3);
+    const stream = cursor({ after: 0 });
+    await pubsub.publish(sessionTopic(SESSION), { kind: 'deleted' } satisfies SessionTopicMessage);
+    const reader = drain(stream);
+    await reader.done;
+    expect(reader.seqs).toEqual([1, 2, 3]);
+    expect(listeners).toBe(0);
+  });
+
+  it('completes a reader waiting on a session that is deleted', async () => {
+    await append(1);
+    const reader = drain(cursor({ after: 0 }));
+    await quiesce();
+    expect(reader.seqs).toEqual([1]);
+
+    await store.deleteSession(SESSION);
+    await pubsub.publish(sessionTopic(SESSION), { kind: 'deleted' } satisfies SessionTopicMessage);
+    await reader.done;
+    expect(reader.completed).toBe(true);
+    expect(listeners).toBe(0);
+  });
+
+  it('on abort (server stop), delivers what is stored, even unpublished, then completes', async () => {
+    await append(2);
+    const controller = new AbortController();
+    const reader = drain(cursor({ after: 0, signal: controller.signal }));
+    await quiesce();
+    expect(reader.seqs).toEqual([1, 2]);
+
+    await append(2, { publish: false });
+    controller.abort();
+    await reader.done;
+    expect(reader.seqs).toEqual([1, 2, 3, 4]);
+    expect(listeners).toBe(0);
+  });
+
+  it('on abort during a store read, still delivers what was stored by then', async () => {
+    await append(2);
+    const controller = new AbortController();
+    // The first read takes its page (nothing after 2), then event 3 is stored and the server
+    // stops, both before the read returns.
+    duringNextRead = async () => {
+      await append(1, { publish: false });
+      controller.abort();
+    };
+    const reader = drain(cursor({ after: 2, signal: controller.signal }));
+    await reader.done;
+    expect(reader.seqs).toEqual([3]);
+  });
+
+  it('with an already aborted signal, delivers what is stored and completes', async () => {
+    await append(3);
+    const controller = new AbortController();
+    controller.abort();
+    const reader = drain(cursor({ after: 1, signal: controller.signal }));
+    await reader.done;
+    expect(reader.seqs).toEqual([2, 3]);
+    expect(listeners).toBe(0);
+  });
+});
