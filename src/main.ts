@@ -6,6 +6,14 @@ import { StoreOpenError } from './store/sqlite.js';
 async function main() {
   const config = loadConfig();
   dataDir = config.dataDir;
+  // Refuse rather than run quietly without what the operator asked for.
+  for (const [name, value] of [
+    ['DATABASE_URL', config.databaseUrl],
+    ['REDIS_URL', config.redisUrl],
+    ['AUTH_SECRET', config.authSecret],
+  ] as const) {
+    if (value !== null) throw new ConfigError(`${name} is set, but this build does not support it yet; unset it.`);
+  }
   const app = createApp({
     port: config.port,
     host: config.host,
