@@ -183,7 +183,6 @@ export class SessionManager {
     const { sessionId, text } = input;
     const strategy = input.strategy ?? 'ENQUEUE';
     const attachments = input.attachments ?? [];
-    if (text.trim() === '' && attachments.length === 0) throw badInput('text must not be empty.');
     await this.get(userId, sessionId);
     const runner = this.runner(sessionId);
     if (runner.deleting || this.stopping) throw this.unavailable(runner);
@@ -195,6 +194,8 @@ export class SessionManager {
         const first = await store.getClientMessage(sessionId, input.clientMessageId);
         if (first) return first;
       }
+      // After the idempotency lookup: a retry answers as the first call did, whatever its text.
+      if (text.trim() === '' && attachments.length === 0) throw badInput('text must not be empty.');
       const running = runner.turn;
       if (running && strategy === 'REJECT') {
         throw conflict('A turn is running in this session (strategy REJECT).');

@@ -210,6 +210,9 @@ describe('idempotent sendMessage (clientMessageId)', () => {
     // Still the same answer once the turn is over, and still nothing starts.
     const late = await send(server, { sessionId: 'idem', text: 'first', clientMessageId: 'c1' });
     expect(late).toMatchObject({ turnId: first.turnId, queued: false });
+    // Whatever its text means even one that would be refused on a first call.
+    const empty = await send(server, { sessionId: 'idem', text: '', clientMessageId: 'c1' });
+    expect(empty).toMatchObject({ turnId: first.turnId, queued: false });
     await events.nothingWithin(100);
 
     // A queued message: its retry answers queued: true and queues nothing more.
