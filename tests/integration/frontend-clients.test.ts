@@ -1,7 +1,7 @@
-import { ApolloClient, HttpLink, InMemoryCache, split } from '@apollo/client';
+import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
-import { getMainDefinition } from '@apollo/client/utilities';
 import { Client as UrqlClient, cacheExchange, fetchExchange, subscriptionExchange } from '@urql/core';
+import { OperationTypeNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import possibleTypes from '../gql/possible-types.js';
 import { deltaText, seqs, wsClient, type Event } from '../utils/clients.js';
@@ -19,11 +19,8 @@ describe('front-end clients', () => {
     const server = await startTestServer();
     const apollo = new ApolloClient({
       cache: new InMemoryCache({ possibleTypes: possibleTypes.possibleTypes }),
-      link: split(
-        ({ query }) => {
-          const definition = getMainDefinition(query);
-          return definition.kind === 'OperationDefinition' && definition.operation === 'subscription';
-        },
+      link: ApolloLink.split(
+        ({ operationType }) => operationType === OperationTypeNode.SUBSCRIPTION,
         new GraphQLWsLink(wsClient(server)),
         new HttpLink({ uri: server.url }),
       ),
