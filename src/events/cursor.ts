@@ -1,5 +1,5 @@
 import type { Store } from '../store/types.js';
-import type { PubSub } from './pubsub/types.js';
+import type { PubSub, Unsubscribe } from './pubsub/types.js';
 import { sessionTopic, type SessionTopicMessage } from './topics.js';
 import type { SessionEvent } from './types.js';
 
@@ -47,7 +47,7 @@ export class SessionCursor implements AsyncIterableIterator<SessionEvent> {
   /** A message or an abort arrived since the last store read began (it may not have seen it). */
   private signalled = false;
   private wake: (() => void) | null = null;
-  private readonly unsubscribe: () => void;
+  private readonly unsubscribe: Unsubscribe;
   private markClosed!: () => void;
   /** Settles when the stream has closed, whichever way. */
   readonly closed = new Promise<void>((resolve) => (this.markClosed = resolve));
@@ -75,6 +75,8 @@ export class SessionCursor implements AsyncIterableIterator<SessionEvent> {
     try {
       if (!this.started) {
         this.started = true;
+        // Nothing published from here on may be missed: a store read must come after this.
+        await this.unsubscribe.ready;
         if (this.options.after === undefined) {
           const session = await this.options.store.getSession(this.options.sessionId);
           this.cursor = session?.lastSeq ?? 0;
@@ -133,6 +135,8 @@ export class SessionCursor implements AsyncIterableIterator<SessionEvent> {
     this.signalled = true;
     if (message.kind === 'deleted') {
       this.finishing = true;
+    } else if (message.kind === 'resync') {
+      this.mustRead = true;
     } else if (this.live.length + message.events.length > this.maxBuffered) {
       this.live = [];
       this.overflowed = true;

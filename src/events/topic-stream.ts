@@ -1,4 +1,4 @@
-import type { PubSub } from './pubsub/types.js';
+import { PUBSUB_RESYNC, type PubSub } from './pubsub/types.js';
 
 export interface TopicStreamOptions {
   pubsub: PubSub;
@@ -23,6 +23,8 @@ export function topicStream<T>({ pubsub, topic, maxBuffered = 64, signal }: Topi
   let wake: (() => void) | null = null;
   let closed = false;
   const unsubscribe = pubsub.subscribe(topic, (payload) => {
+    // Each message carries a whole state, so nothing needs reading again after an outage.
+    if (payload === PUBSUB_RESYNC) return;
     buffer.push(payload as T);
     if (buffer.length > maxBuffered) buffer.shift();
     wake?.();

@@ -4,7 +4,9 @@ import type { SessionEvent } from './types.js';
 export type SessionTopicMessage =
   | { kind: 'events'; events: SessionEvent[] }
   /** The session is gone: open subscriptions complete. */
-  | { kind: 'deleted' };
+  | { kind: 'deleted' }
+  /** Messages may have been lost (pub/sub reconnect): read the store again. */
+  | { kind: 'resync' };
 
 export const sessionTopic = (sessionId: string) => `session:${sessionId}`;
 export const configTopic = (userId: string) => `config:${userId}`;

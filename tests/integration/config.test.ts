@@ -29,10 +29,13 @@ function observedPubSub() {
       counts.set(topic, (counts.get(topic) ?? 0) + 1);
       for (const wake of [...waiters]) wake();
       const unsubscribe = inner.subscribe(topic, listener);
-      return () => {
+      return Object.assign(
+        () => {
         counts.set(topic, (counts.get(topic) ?? 1) - 1);
         unsubscribe();
-      };
+      },
+        { ready: unsubscribe.ready },
+      );
     },
   };
   return {

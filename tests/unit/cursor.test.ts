@@ -44,11 +44,14 @@ beforeEach(async () => {
       listeners++;
       const unsubscribe = memoryPubSub.subscribe(topic, listener);
       let subscribed = true;
-      return () => {
+      return Object.assign(
+        () => {
         if (subscribed) listeners--;
         subscribed = false;
         unsubscribe();
-      };
+      },
+        { ready: unsubscribe.ready },
+      );
     },
   };
   await store.createSession(sessionRecord({ id: SESSION }));

@@ -1,4 +1,4 @@
-import type { PubSub } from './types.js';
+import { activeNow, type PubSub } from './types.js';
 
 /** In-process pub/sub: the single-instance default. Delivery is synchronous and in order. */
 export function createMemoryPubSub(): PubSub {
@@ -14,10 +14,10 @@ export function createMemoryPubSub(): PubSub {
       let listeners = topics.get(topic);
       if (!listeners) topics.set(topic, (listeners = new Set()));
       listeners.add(listener);
-      return () => {
+      return activeNow(() => {
         listeners.delete(listener);
         if (listeners.size === 0 && topics.get(topic) === listeners) topics.delete(topic);
-      };
+      });
     },
     async ping() {
       return true;
