@@ -3,6 +3,7 @@ import { projectionOf, type ProjectionOp } from './projection.js';
 import type {
   ClientMessageRecord,
   ConfigRecord,
+  LeaseRecord,
   MessageRecord,
   PermissionRecord,
   QueuedMessageRecord,
@@ -29,6 +30,7 @@ interface SessionData {
 export function createMemoryStore(): Store {
   const sessions = new Map<string, SessionData>();
   const configs = new Map<string, ConfigRecord>();
+  const leases = new Map<string, LeaseRecord>();
   let order = 0;
 
   const data = (id: string) => sessions.get(id);
@@ -102,6 +104,7 @@ export function createMemoryStore(): Store {
     },
     async deleteSession(id) {
       sessions.delete(id);
+      leases.delete(id);
     },
     async listUnsettledSessions() {
       return [...sessions.values()]
@@ -177,6 +180,21 @@ export function createMemoryStore(): Store {
     },
     async putConfig(userId, config) {
       configs.set(userId, structuredClone(config));
+    },
+
+    async claimLease(sessionId, holder, ttlMs, now) {
+      const current = leases.get(sessionId);
+      if (!current || current.holder === holder || current.expiresAt < now) {
+        leases.set(sessionId, { holder, expiresAt: now + ttlMs });
+      }
+      return { ...leases.get(sessionId)! };
+    },
+    async releaseLease(sessionId, holder) {
+      if (leases.get(sessionId)?.holder === holder) leases.delete(sessionId);
+    },
+    async getLease(sessionId) {
+      const lease = leases.get(sessionId);
+      return lease ? { ...lease } : null;
     },
 
     async ping() {

@@ -79,4 +79,15 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; sql: string }> =
       );
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- Which instance runs a session's turns, until when (ms since the epoch).
+      CREATE TABLE leases (
+        session_id TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -163,6 +163,7 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000 }: SqliteStoreOpt
     listQueue: db.prepare<[string], { message: string }>(
       'SELECT message FROM queue WHERE session_id = ? ORDER BY position',
     ),
+    clearQueue: db.prepare<[string]>('DELETE FROM queue WHERE session_id = ?'),
     dequeue: db.prepare<[string, string]>('DELETE FROM queue WHERE session_id = ? AND turn_id = ?'),
     getClientMessage: db.prepare<[string, string], { turn_id: string; queued: number }>(
       'SELECT turn_id, queued FROM client_messages WHERE session_id = ? AND client_message_id = ?',
@@ -171,13 +172,23 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000 }: SqliteStoreOpt
       `INSERT INTO client_messages VALUES (?, ?, ?, ?)
        ON CONFLICT (session_id, client_message_id) DO UPDATE SET turn_id = excluded.turn_id, queued = excluded.queued`,
     ),
+    claimLease: db.prepare<[{ sessionId: string; holder: string; now: number; ttlMs: number }], { holder: string; expires_at: number }>(
+      `INSERT INTO leases (session_id, holder, expires_at) VALUES (@sessionId, @holder, @now + @ttlMs)
+       ON CONFLICT (session_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+         WHERE leases.holder = excluded.holder OR leases.expires_at < @now
+       RETURNING holder, expires_at`,
+    ),
+    getLease: db.prepare<[string], { holder: string; expires_at: number }>(
+      'SELECT holder, expires_at FROM leases WHERE session_id = ?',
+    ),
+    releaseLease: db.prepare<[string, string]>('DELETE FROM leases WHERE session_id = ? AND holder = ?'),
     getConfig: db.prepare<[string], { config: string }>('SELECT config FROM configs WHERE user_id = ?'),
     putConfig: db.prepare<[string, string]>(
       'INSERT INTO configs VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET config = excluded.config',
     ),
   };
 
-  const deleteAll = ['events', 'messages', 'permissions', 'permission_rules', 'queue', 'client_messages'].map((table) =>
+  const deleteAll = ['events', 'messages', 'permissions', 'permission_rules', 'queue', 'client_messages', 'leases'].map((table) =>
     db.prepare<[string]>(`DELETE FROM ${table} WHERE session_id = ?`),
   );
   const deleteSessionRow = db.prepare<[string]>('DELETE FROM sessions WHERE id = ?');
@@ -320,7 +331,7 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000 }: SqliteStoreOpt
       return q.listQueue.all(sessionId).map((r) => JSON.parse(r.message) as QueuedMessageRecord);
     },
     async clearQueue(sessionId) {
-      deleteAll[4]!.run(sessionId);
+      q.clearQueue.run(sessionId);
     },
     async getClientMessage(sessionId, clientMessageId) {
       const row = q.getClientMessage.get(sessionId, clientMessageId);
@@ -335,6 +346,18 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000 }: SqliteStoreOpt
     },
     async putConfig(userId, config) {
       q.putConfig.run(userId, JSON.stringify(config));
+    },
+    async claimLease(sessionId, holder, ttlMs, now) {
+      // RETURNING yields nothing when the WHERE refused the update: the lease is someone else's.
+      const row = q.claimLease.get({ sessionId, holder, now, ttlMs }) ?? q.getLease.get(sessionId)!;
+      return { holder: row.holder, expiresAt: row.expires_at };
+    },
+    async releaseLease(sessionId, holder) {
+      q.releaseLease.run(sessionId, holder);
+    },
+    async getLease(sessionId) {
+      const row = q.getLease.get(sessionId);
+      return row ? { holder: row.holder, expiresAt: row.expires_at } : null;
     },
     async ping() {
       if (closed) return false;

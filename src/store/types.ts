@@ -70,6 +70,12 @@ export interface ClientMessageRecord {
   queued: boolean;
 }
 
+/** Who runs a session's turns, until when (ms since the epoch). */
+export interface LeaseRecord {
+  holder: string;
+  expiresAt: number;
+}
+
 /**
  * Durable state. Every method is async so that SQLite and PostgreSQL fit behind it.
  *
@@ -114,6 +120,17 @@ export interface Store {
 
   getConfig(userId: string): Promise<ConfigRecord | null>;
   putConfig(userId: string, config: ConfigRecord): Promise<void>;
+
+  /**
+   * Claims the right to run the session's turns until `now + ttlMs`. Granted when nobody
+   * holds it, when `holder` holds it already (a renewal), or when the holder's claim expired
+   * before `now`. Returns the lease as it stands after the call: granted iff its holder is
+   * `holder`. Atomic across every instance sharing the store.
+   */
+  claimLease(sessionId: string, holder: string, ttlMs: number, now: number): Promise<LeaseRecord>;
+  /** Gives the lease up if `holder` holds it; otherwise does nothing. */
+  releaseLease(sessionId: string, holder: string): Promise<void>;
+  getLease(sessionId: string): Promise<LeaseRecord | null>;
 
   /** True when the backing store answers. */
   ping(): Promise<boolean>;

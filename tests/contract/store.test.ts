@@ -412,6 +412,39 @@ function describeStore(name: string, make: () => Store | Promise<Store>) {
       });
     });
 
+    describe('leases', () => {
+      it('grants a free lease, renews it for its holder and refuses others until it expires', async () => {
+        const { id } = await newSession();
+        expect(await store.getLease(id)).toBeNull();
+        expect(await store.claimLease(id, 'a', 1000, 10_000)).toEqual({ holder: 'a', expiresAt: 11_000 });
+        expect(await store.claimLease(id, 'b', 1000, 10_500)).toEqual({ holder: 'a', expiresAt: 11_000 });
+        expect(await store.claimLease(id, 'a', 1000, 10_800)).toEqual({ holder: 'a', expiresAt: 11_800 });
+        expect(await store.claimLease(id, 'b', 1000, 11_800)).toEqual({ holder: 'a', expiresAt: 11_800 });
+        expect(await store.claimLease(id, 'b', 1000, 11_801)).toEqual({ holder: 'b', expiresAt: 12_801 });
+        expect(await store.getLease(id)).toEqual({ holder: 'b', expiresAt: 12_801 });
+      });
+
+      it('releases only for its holder, and leases are per session', async () => {
+        const one = await newSession();
+        const two = await newSession();
+        await store.claimLease(one.id, 'a', 1000, 0);
+        await store.claimLease(two.id, 'b', 1000, 0);
+        await store.releaseLease(one.id, 'b');
+        expect(await store.getLease(one.id)).toEqual({ holder: 'a', expiresAt: 1000 });
+        await store.releaseLease(one.id, 'a');
+        expect(await store.getLease(one.id)).toBeNull();
+        expect(await store.claimLease(one.id, 'b', 1000, 5)).toEqual({ holder: 'b', expiresAt: 1005 });
+        expect(await store.getLease(two.id)).toEqual({ holder: 'b', expiresAt: 1000 });
+      });
+
+      it('drops the lease with its session', async () => {
+        const { id } = await newSession();
+        await store.claimLease(id, 'a', 1000, 0);
+        await store.deleteSession(id);
+        expect(await store.getLease(id)).toBeNull();
+      });
+    });
+
     describe('copies', () => {
       it('returns records the caller can mutate without changing the store', async () => {
         const session = await newSession();
