@@ -44,6 +44,14 @@ export interface AppOptions {
   coalesceMaxBytes?: number;
   /** @default 300000 */
   permissionTimeoutMs?: number;
+  /**
+   * How long an instance's claim on a session lasts without renewal; another instance takes
+   * the session over this long after its holder died.
+   * @default 10000
+   */
+  leaseTtlMs?: number;
+  /** This instance's name in leases. @default "embedded" with an embedded store, else a random UUID */
+  instanceId?: string;
   /** graphql-ws settings. */
   ws?: WsTransportOptions;
   /**
@@ -97,6 +105,8 @@ export function createApp(options: AppOptions = {}): App {
     config,
     dataDir,
     permissionTimeoutMs: options.permissionTimeoutMs,
+    leaseTtlMs: options.leaseTtlMs,
+    instanceId: options.instanceId ?? (store.shared ? undefined : 'embedded'),
     onError,
   });
   const shutdown = new AbortController();
@@ -146,7 +156,7 @@ export function createApp(options: AppOptions = {}): App {
     store,
     async start() {
       // Turns a crash left open end INTERRUPTED, and queued messages run, before anyone asks.
-      await sessions.recover();
+      await sessions.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(options.port ?? 4000, options.host ?? '127.0.0.1', () => {

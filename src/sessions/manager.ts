@@ -10,6 +10,8 @@ import { sessionTopic, type SessionTopicMessage } from '../events/topics.js';
 import type { PermissionMode, PermissionStatus, StopReason } from '../events/types.js';
 import type { AttachmentRecord, QueuedMessageRecord, SessionRecord, Store } from '../store/types.js';
 import type { UserConfigService } from '../user-config.js';
+import { sleep, type TimerHandle } from '../clock.js';
+import { Cluster, NotHolderError, UnreachableError, type SessionCommand } from './cluster.js';
 import { checkSessionId, newId as defaultNewId } from './ids.js';
 import { PermissionGate } from './permissions.js';
 import { runTurn } from './turn.js';
@@ -31,6 +33,16 @@ export interface SessionManagerOptions {
   newId?: () => string;
   /** Where unexpected failures (agent crashes, store errors in background work) go. @default console.error */
   onError?: (error: unknown) => void;
+  /**
+   * How long a claim to run a session's turns lasts without renewal. The holder renews it
+   * every third of this; when an instance dies, another takes its sessions over after this.
+   * @default 10000
+   */
+  leaseTtlMs?: number;
+  /** How long a command forwarded to the instance running a session waits for its answer. @default 5000 */
+  forwardTimeoutMs?: number;
+  /** This instance's name in leases and forwarded commands. @default a random UUID */
+  instanceId?: string;
 }
 
 export interface CreateSessionInput {
@@ -52,7 +64,8 @@ interface RunningTurn {
   turnId: string;
   controller: AbortController;
   gate: PermissionGate;
-  stopReason: StopReason;
+  /** null: the lease was lost to another instance, which ends the turn itself; emit nothing. */
+  stopReason: StopReason | null;
   /** Settles when the turn has ended and the next queued one (if any) has started. */
   done: Promise<void>;
 }
@@ -65,6 +78,9 @@ interface Runner {
   lock: Promise<unknown>;
 }
 
+type RespondInput = { sessionId: string; requestId: string; allowed: boolean; alwaysAllow?: boolean | null };
+type RespondAnswer = { requestId: string; status: PermissionStatus; session: SessionRecord };
+
 export const DEFAULT_TITLE = 'New session';
 const MAX_TITLE_LENGTH = 200;
 
@@ -72,17 +88,60 @@ const MAX_TITLE_LENGTH = 200;
  * Turns, queue, cancellation and permission waits of every session, over the Store (state)
  * and the EventLog (what happened). Transport-free: resolvers call it with the caller's
  * user id, and it reports another user's session exactly as an absent one.
+ *
+ * One instance at a time runs a session's turns: the one holding its lease in the store.
+ * Every mutation is carried out there: locally when this instance holds (or can claim) the
+ * lease, else forwarded to the holder over the pub/sub. The holder renews its leases; an
+ * instance that finds a lease expired takes the session over and ends the dead holder's turn
+ * INTERRUPTED. With one instance, all of this reduces to running everything locally.
  */
 export class SessionManager {
+  readonly instanceId: string;
   private readonly runners = new Map<string, Runner>();
   private readonly streams = new Set<SessionCursor>();
+  /** Sessions whose lease this instance holds. */
+  private readonly held = new Set<string>();
   private readonly newId: () => string;
   private readonly onError: (error: unknown) => void;
+  private readonly cluster: Cluster;
+  private readonly leaseTtlMs: number;
+  private timers: TimerHandle[] = [];
   private stopping = false;
 
   constructor(private readonly options: SessionManagerOptions) {
     this.newId = options.newId ?? defaultNewId;
     this.onError = options.onError ?? ((error) => console.error('[switchboard]', error));
+    this.instanceId = options.instanceId ?? defaultNewId();
+    this.leaseTtlMs = options.leaseTtlMs ?? 10_000;
+    this.cluster = new Cluster({
+      pubsub: options.pubsub,
+      clock: options.clock,
+      instanceId: this.instanceId,
+      timeoutMs: options.forwardTimeoutMs,
+      handle: (command) => this.handleForwarded(command),
+      onError: this.onError,
+    });
+  }
+
+  /**
+   * Starts listening for forwarded commands, takes over sessions left unsettled (a crash,
+   * a dead instance), and keeps doing so while it runs.
+   */
+  async start(): Promise<void> {
+    await this.cluster.start();
+    await this.sweep();
+    const every = (ms: number, fn: () => Promise<void>) => {
+      const tick = () => {
+        void fn()
+          .catch(this.onError)
+          .finally(() => {
+            if (!this.stopping) this.timers.push(this.options.clock.setTimeout(tick, ms));
+          });
+      };
+      this.timers.push(this.options.clock.setTimeout(tick, ms));
+    };
+    every(Math.max(1, Math.floor(this.leaseTtlMs / 3)), () => this.renewLeases());
+    every(this.leaseTtlMs, () => this.sweep());
   }
 
   // ── reads ────────────────────────────────────────────────────────────────
@@ -158,6 +217,11 @@ export class SessionManager {
 
   async delete(userId: string, id: string): Promise<boolean> {
     await this.get(userId, id);
+    return (await this.onHolder(id, { op: 'delete', userId, sessionId: id })) as boolean;
+  }
+
+  private async deleteHere(userId: string, id: string): Promise<boolean> {
+    await this.get(userId, id);
     const runner = this.runner(id);
     if (runner.deleting) throw notFound('Session');
     runner.deleting = true;
@@ -170,6 +234,7 @@ export class SessionManager {
     }
     await this.options.log.settled(id);
     await this.options.store.deleteSession(id);
+    this.held.delete(id);
     const message: SessionTopicMessage = { kind: 'deleted' };
     await this.options.pubsub.publish(sessionTopic(id), message);
     this.runners.delete(id);
@@ -179,13 +244,24 @@ export class SessionManager {
 
   // ── turns ────────────────────────────────────────────────────────────────
 
-  async sendMessage(userId: string, input: SendMessageInput) {
+  async sendMessage(userId: string, input: SendMessageInput): Promise<{ turnId: string; queued: boolean; session: SessionRecord }> {
+    await this.get(userId, input.sessionId);
+    if (this.stopping) throw this.unavailable();
+    return (await this.onHolder(input.sessionId, { op: 'sendMessage', userId, input })) as {
+      turnId: string;
+      queued: boolean;
+      session: SessionRecord;
+    };
+  }
+
+  private async sendMessageHere(userId: string, input: SendMessageInput) {
     const { sessionId, text } = input;
     const strategy = input.strategy ?? 'ENQUEUE';
     const attachments = input.attachments ?? [];
     await this.get(userId, sessionId);
     const runner = this.runner(sessionId);
-    if (runner.deleting || this.stopping) throw this.unavailable(runner);
+    if (runner.deleting) throw notFound('Session');
+    if (this.stopping) throw this.unavailable();
 
     let interrupted: RunningTurn | null = null;
     const answer = await this.exclusive(runner, async () => {
@@ -229,6 +305,11 @@ export class SessionManager {
 
   async cancelTurn(userId: string, sessionId: string): Promise<SessionRecord> {
     await this.get(userId, sessionId);
+    return (await this.onHolder(sessionId, { op: 'cancelTurn', userId, sessionId })) as SessionRecord;
+  }
+
+  private async cancelTurnHere(userId: string, sessionId: string): Promise<SessionRecord> {
+    await this.get(userId, sessionId);
     const turn = this.runners.get(sessionId)?.turn;
     if (turn) {
       turn.stopReason = 'CANCELLED';
@@ -238,10 +319,15 @@ export class SessionManager {
     return this.get(userId, sessionId);
   }
 
-  async respondToPermission(
-    userId: string,
-    input: { sessionId: string; requestId: string; allowed: boolean; alwaysAllow?: boolean | null },
-  ): Promise<{ requestId: string; status: PermissionStatus; session: SessionRecord }> {
+  async respondToPermission(userId: string, input: RespondInput): Promise<RespondAnswer> {
+    await this.get(userId, input.sessionId);
+    const permission = await this.options.store.getPermission(input.sessionId, input.requestId);
+    if (!permission) throw notFound('Permission request');
+    if (permission.status !== 'PENDING') throw conflict(`Permission request already resolved (${permission.status}).`);
+    return (await this.onHolder(input.sessionId, { op: 'respondToPermission', userId, input })) as RespondAnswer;
+  }
+
+  private async respondHere(userId: string, input: RespondInput): Promise<RespondAnswer> {
     const { sessionId, requestId } = input;
     await this.get(userId, sessionId);
     const permission = await this.options.store.getPermission(sessionId, requestId);
@@ -259,44 +345,13 @@ export class SessionManager {
   }
 
   /**
-   * Start-up recovery: a turn left without a CompleteEvent (the process died) gets one,
-   * INTERRUPTED, after its pending permissions are CANCELLED; then queued messages run.
-   */
-  async recover(): Promise<void> {
-    const { store, log, clock } = this.options;
-    for (const session of await store.listUnsettledSessions()) {
-      const runner = this.runner(session.id);
-      await this.exclusive(runner, async () => {
-        if (runner.turn) return;
-        if (session.status !== 'IDLE') {
-          const [last] = await store.readEvents(session.id, session.lastSeq - 1, 1);
-          const turnId = last?.turnId ?? null;
-          const at = () => new Date(clock.now()).toISOString();
-          for (const p of await store.listPermissions(session.id, 'PENDING')) {
-            log.emit({
-              type: 'PERMISSION_RESOLVED',
-              sessionId: session.id,
-              turnId: p.turnId,
-              at: at(),
-              requestId: p.request.requestId,
-              allowed: false,
-              alwaysAllow: false,
-              resolution: 'CANCELLED',
-            });
-          }
-          await log.emitAndWait({ type: 'COMPLETE', sessionId: session.id, turnId, at: at(), reason: 'INTERRUPTED', usage: null });
-        }
-        await this.startNext(session.id, runner);
-      });
-    }
-  }
-
-  /**
    * Stops every running turn with CompleteEvent{INTERRUPTED} and starts no new ones; queued
-   * messages stay queued for the next start.
+   * messages stay queued (another instance, or the next start, runs them).
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    for (const timer of this.timers) this.options.clock.clearTimeout(timer);
+    this.timers = [];
     const turns = [...this.runners.values()].flatMap((r) => (r.turn ? [r.turn] : []));
     for (const turn of turns) {
       turn.stopReason = 'INTERRUPTED';
@@ -304,6 +359,146 @@ export class SessionManager {
     }
     await Promise.all(turns.map((t) => t.done));
     await this.options.log.drain();
+    // Hand the sessions over at once rather than after the leases expire.
+    await Promise.all([...this.held].map((id) => this.options.store.releaseLease(id, this.instanceId).catch(this.onError)));
+    this.held.clear();
+    this.cluster.stop();
+  }
+
+  // ── where a session's commands run ───────────────────────────────────────
+
+  /**
+   * Runs a command on the instance holding the session's lease: here when this instance
+   * holds it or can claim it, else forwarded to the holder. A holder that does not answer
+   * is waited out until its lease expires, and then this instance takes over.
+   */
+  private async onHolder(sessionId: string, command: SessionCommand): Promise<unknown> {
+    const { store, clock } = this.options;
+    const deadline = clock.now() + 3 * this.leaseTtlMs;
+    for (;;) {
+      const lease = await store.claimLease(sessionId, this.instanceId, this.leaseTtlMs, clock.now());
+      if (lease.holder === this.instanceId) {
+        if (!this.held.has(sessionId)) {
+          this.held.add(sessionId);
+          await this.adopt(sessionId);
+        }
+        try {
+          return await this.execute(command);
+        } finally {
+          await this.releaseIfIdle(sessionId);
+        }
+      }
+      try {
+        return await this.cluster.call(lease.holder, command);
+      } catch (error) {
+        if (!(error instanceof NotHolderError || error instanceof UnreachableError)) throw error;
+        if (clock.now() > deadline) throw new Error(`no instance runs session ${sessionId}`, { cause: error });
+        // A holder that moved on is asked again at once; a silent one, once its lease is over.
+        const wait = error instanceof UnreachableError ? Math.max(0, lease.expiresAt - clock.now()) + 1 : 20;
+        await sleep(clock, wait);
+      }
+    }
+  }
+
+  /** A command forwarded by another instance: ours to run only while we hold the lease. */
+  private async handleForwarded(command: SessionCommand): Promise<unknown> {
+    const sessionId = command.op === 'sendMessage' || command.op === 'respondToPermission'
+      ? (command.input as { sessionId: string }).sessionId
+      : command.sessionId;
+    if (this.stopping || !this.held.has(sessionId)) throw new NotHolderError(`not running session ${sessionId}`);
+    try {
+      return await this.execute(command);
+    } finally {
+      await this.releaseIfIdle(sessionId);
+    }
+  }
+
+  private execute(command: SessionCommand): Promise<unknown> {
+    switch (command.op) {
+      case 'sendMessage':
+        return this.sendMessageHere(command.userId, command.input as SendMessageInput);
+      case 'cancelTurn':
+        return this.cancelTurnHere(command.userId, command.sessionId);
+      case 'respondToPermission':
+        return this.respondHere(command.userId, command.input as RespondInput);
+      case 'delete':
+        return this.deleteHere(command.userId, command.sessionId);
+    }
+  }
+
+  /**
+   * Called when this instance has just claimed a session's lease: a turn still open in the
+   * store but running nowhere here (its instance died, or this one restarted) ends
+   * INTERRUPTED, its pending permissions CANCELLED; then the queue runs.
+   */
+  private async adopt(sessionId: string): Promise<void> {
+    const runner = this.runner(sessionId);
+    await this.exclusive(runner, async () => {
+      const { store, log, clock } = this.options;
+      const session = await store.getSession(sessionId);
+      if (!session || runner.turn) return;
+      if (session.status !== 'IDLE') {
+        const [last] = await store.readEvents(sessionId, session.lastSeq - 1, 1);
+        const turnId = last?.turnId ?? null;
+        const at = () => new Date(clock.now()).toISOString();
+        for (const p of await store.listPermissions(sessionId, 'PENDING')) {
+          log.emit({
+            type: 'PERMISSION_RESOLVED',
+            sessionId,
+            turnId: p.turnId,
+            at: at(),
+            requestId: p.request.requestId,
+            allowed: false,
+            alwaysAllow: false,
+            resolution: 'CANCELLED',
+          });
+        }
+        await log.emitAndWait({ type: 'COMPLETE', sessionId, turnId, at: at(), reason: 'INTERRUPTED', usage: null });
+      }
+      await this.startNext(sessionId, runner);
+    });
+  }
+
+  /** Gives the lease up once the session has nothing running and nothing queued. */
+  private async releaseIfIdle(sessionId: string): Promise<void> {
+    const runner = this.runners.get(sessionId);
+    const release = async () => {
+      if (runner?.turn || !this.held.has(sessionId)) return;
+      if ((await this.options.store.listQueue(sessionId)).length > 0 && !this.stopping) return;
+      this.held.delete(sessionId);
+      await this.options.store.releaseLease(sessionId, this.instanceId);
+      if (runner && !runner.turn && !runner.deleting) this.runners.delete(sessionId);
+    };
+    await (runner ? this.exclusive(runner, release) : release()).catch(this.onError);
+  }
+
+  /** Keeps this instance's leases; a lease found lost ends its turn here without a word. */
+  private async renewLeases(): Promise<void> {
+    const { store, clock } = this.options;
+    for (const sessionId of [...this.held]) {
+      const lease = await store.claimLease(sessionId, this.instanceId, this.leaseTtlMs, clock.now());
+      if (lease.holder === this.instanceId) continue;
+      this.held.delete(sessionId);
+      const turn = this.runners.get(sessionId)?.turn;
+      if (turn) {
+        turn.stopReason = null;
+        turn.controller.abort();
+      }
+    }
+  }
+
+  /** Takes over every unsettled session whose lease is free or expired (start-up, dead instances). */
+  private async sweep(): Promise<void> {
+    const { store, clock } = this.options;
+    for (const session of await store.listUnsettledSessions()) {
+      if (this.stopping) return;
+      if (this.held.has(session.id)) continue;
+      const lease = await store.claimLease(session.id, this.instanceId, this.leaseTtlMs, clock.now());
+      if (lease.holder !== this.instanceId) continue;
+      this.held.add(session.id);
+      await this.adopt(session.id);
+      await this.releaseIfIdle(session.id);
+    }
   }
 
   // ── internals ────────────────────────────────────────────────────────────
@@ -317,8 +512,8 @@ export class SessionManager {
     return runner;
   }
 
-  private unavailable(runner: Runner) {
-    return runner.deleting ? notFound('Session') : new SwitchboardError('CONFLICT', 'The server is shutting down.');
+  private unavailable() {
+    return new SwitchboardError('CONFLICT', 'The server is shutting down.');
   }
 
   /**
@@ -343,6 +538,10 @@ export class SessionManager {
   private async startNext(sessionId: string, runner: Runner): Promise<void> {
     if (runner.turn || runner.deleting || this.stopping) return;
     const { store, log, clock } = this.options;
+    // Only the lease holder starts turns; whoever holds it will run the queue.
+    const lease = await store.claimLease(sessionId, this.instanceId, this.leaseTtlMs, clock.now());
+    if (lease.holder !== this.instanceId) return;
+    this.held.add(sessionId);
     const [next] = await store.listQueue(sessionId);
     const session = next ? await store.getSession(sessionId) : null;
     if (!next || !session) return;
@@ -403,6 +602,7 @@ export class SessionManager {
           await this.startNext(sessionId, runner);
         }),
       )
+      .then(() => this.releaseIfIdle(sessionId))
       .catch(this.onError)
       .finally(finished);
   }

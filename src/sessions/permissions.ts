@@ -108,6 +108,15 @@ export class PermissionGate {
     }
   }
 
+  /** Drops every wait without a word: the session moved to another instance, which reports it. */
+  abandon(): void {
+    for (const [requestId, waiter] of this.waiters) {
+      this.waiters.delete(requestId);
+      if (waiter.timer) this.options.clock.clearTimeout(waiter.timer);
+      waiter.fail(new Error('permission request abandoned'));
+    }
+  }
+
   private emitResolved(requestId: string, allowed: boolean, alwaysAllow: boolean, resolution: PermissionResolution) {
     this.options.log.emit({
       type: 'PERMISSION_RESOLVED',

@@ -11,8 +11,12 @@ export interface TurnRun {
   clock: Clock;
   gate: PermissionGate;
   controller: AbortController;
-  /** Why the turn was aborted, read when it ends: CANCELLED (cancel, interrupt) or INTERRUPTED (server stop). */
-  stopReason: () => StopReason;
+  /**
+   * Why the turn was aborted, read when it ends: CANCELLED (cancel, interrupt), INTERRUPTED
+   * (server stop), or null when this instance lost the session to another, which ends the
+   * turn in the log itself: then nothing more is emitted here.
+   */
+  stopReason: () => StopReason | null;
   onError: (error: unknown) => void;
 }
 
@@ -30,7 +34,7 @@ export async function runTurn(run: TurnRun): Promise<void> {
   let text = '';
   let inText = false;
   let usage: Usage | null = null;
-  let reason: StopReason = 'END_TURN';
+  let reason: StopReason | null = 'END_TURN';
 
   const aborted = new Promise<'aborted'>((resolve) => {
     if (signal.aborted) resolve('aborted');
@@ -108,6 +112,7 @@ export async function runTurn(run: TurnRun): Promise<void> {
         .catch(() => {});
     }
   }
+  if (reason === null) return gate.abandon();
   gate.cancelAll();
   emit({ type: 'COMPLETE', reason, usage });
   await log.settled(turn.sessionId);

@@ -77,6 +77,7 @@ export function createMemoryStore(): Store {
   }
 
   return {
+    shared: false,
     async createSession(session) {
       if (sessions.has(session.id)) return false;
       sessions.set(session.id, {

@@ -285,6 +285,7 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000 }: SqliteStoreOpt
 
   let closed = false;
   return {
+    shared: false,
     async createSession(session) {
       return q.insertSession.run(session).changes === 1;
     },

@@ -84,6 +84,13 @@ export interface LeaseRecord {
  * the time an event is published, every query already sees the state it implies.
  */
 export interface Store {
+  /**
+   * True when several instances may use this store at once (PostgreSQL). An embedded store
+   * belongs to one process, so a restarted process is the same instance and takes its
+   * sessions back at once instead of waiting for its old leases to expire.
+   */
+  readonly shared: boolean;
+
   /** Inserts a session; false (and nothing written) when the id exists. */
   createSession(session: SessionRecord): Promise<boolean>;
   getSession(id: string): Promise<SessionRecord | null>;
