@@ -7,7 +7,9 @@ export type ErrorCode =
   | 'BAD_USER_INPUT'
   | 'CONFLICT'
   | 'RATE_LIMITED'
-  | 'PAYLOAD_TOO_LARGE';
+  | 'PAYLOAD_TOO_LARGE'
+  /** A backing service (the database) is away for now: retry later. An addition to the contract's codes. */
+  | 'SERVICE_UNAVAILABLE';
 
 /**
  * A domain error: safe to show to a client as is. Anything else that escapes a resolver is

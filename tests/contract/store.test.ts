@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewSessionEvent, PermissionResolution, PermissionStatus } from '../../src/events/types.js';
 import { createMemoryStore } from '../../src/store/memory.js';
 import { assistantMessageId } from '../../src/store/projection.js';
+import { createPostgresStore } from '../../src/store/postgres.js';
 import { createSqliteStore } from '../../src/store/sqlite.js';
 import type { QueuedMessageRecord, Store } from '../../src/store/types.js';
 import {
@@ -16,18 +17,42 @@ import {
   uniqueId,
   userMessage,
 } from '../utils/events.js';
+import { createTestDatabase, requirePostgres } from '../utils/postgres.js';
+import { describeWithService, type ServiceRequirement } from '../utils/services.js';
 
 /**
  * The Store contract, run against every backend. A backend's store may be shared by every
  * test of its suite and hold data from earlier runs: each test works on sessions and users
  * of its own (fresh ids) and assumes nothing about the rest of the store.
  */
-const backends: Array<[name: string, make: () => Store | Promise<Store>]> = [
-  ['memory', createMemoryStore],
-  ['sqlite', () => createSqliteStore({ path: ':memory:' })],
+interface Backend {
+  name: string;
+  /** Opens the store; `dispose`, if any, runs after the store is closed. */
+  open: () => Promise<{ store: Store; dispose?: () => Promise<void> }>;
+  /** A server the backend needs: its suite skips (outside CI) or fails (in CI) without it. */
+  requirement?: ServiceRequirement;
+}
+
+const backends: Backend[] = [
+  { name: 'memory', open: async () => ({ store: createMemoryStore() }) },
+  { name: 'sqlite', open: async () => ({ store: createSqliteStore({ path: ':memory:' }) }) },
+  {
+    name: 'postgres',
+    requirement: await requirePostgres(),
+    // A database of its own per run: parallel runs never collide, and nothing is left behind.
+    open: async () => {
+      const db = await createTestDatabase();
+      try {
+        return { store: await createPostgresStore({ connectionString: db.url }), dispose: db.drop };
+      } catch (error) {
+        await db.drop();
+        throw error;
+      }
+    },
+  },
 ];
 
-for (const [name, make] of backends) describeStore(name, make);
+for (const backend of backends) describeStore(backend);
 
 const at = (second: number) => new Date(Date.UTC(2024, 0, 1, 0, 0, second)).toISOString();
 
@@ -39,15 +64,18 @@ const queued = (turnId: string, text = `queued ${turnId}`): QueuedMessageRecord 
   createdAt: at(0),
 });
 
-function describeStore(name: string, make: () => Store | Promise<Store>) {
-  describe(`Store contract: ${name}`, () => {
+function describeStore({ name, open, requirement }: Backend) {
+  const title = `Store contract: ${name}`;
+  const suite = () => {
     let store: Store;
+    let dispose: (() => Promise<void>) | undefined;
 
     beforeAll(async () => {
-      store = await make();
+      ({ store, dispose } = await open());
     });
     afterAll(async () => {
       await store?.close();
+      await dispose?.();
     });
 
     /** A new session of its own (and of a user of its own unless given), with no events. */
@@ -522,5 +550,7 @@ function describeStore(name: string, make: () => Store | Promise<Store>) {
         expect((await store.getConfig(userId))?.theme).toEqual({ colors: ['red'] });
       });
     });
-  });
+  };
+  if (requirement) describeWithService(requirement, title, suite);
+  else describe(title, suite);
 }

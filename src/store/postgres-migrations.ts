@@ -1,0 +1,99 @@
+/**
+ * Versioned schema of the PostgreSQL store. Append a migration, never edit a shipped one:
+ * start-up applies, in one transaction each and under an advisory lock (several instances
+ * may start at once), every version the database has not seen.
+ *
+ * Timestamps stay TEXT, exactly the ISO strings the sessions layer gave (clients compare
+ * them verbatim); `COLLATE "C"` makes them sort bytewise, as ISO-8601 strings must, whatever
+ * the database's locale. JSON values (event bodies, tool calls, requests, queued messages,
+ * configs) are JSONB.
+ */
+export const postgresMigrations: ReadonlyArray<{ version: number; sql: string }> = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        -- Insertion order: breaks createdAt ties in listSessions (newest first).
+        ord BIGINT GENERATED ALWAYS AS IDENTITY,
+        user_id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        model TEXT NOT NULL,
+        permission_mode TEXT NOT NULL,
+        status TEXT NOT NULL,
+        last_seq INTEGER NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL,
+        updated_at TEXT COLLATE "C" NOT NULL
+      );
+      CREATE INDEX sessions_by_user ON sessions (user_id, created_at DESC, ord DESC);
+      CREATE INDEX sessions_unsettled ON sessions (status) WHERE status <> 'IDLE';
+
+      -- The log. The primary key is what keeps seq unique per session across instances:
+      -- two appends can never both commit the same (session_id, seq).
+      CREATE TABLE events (
+        session_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        body JSONB NOT NULL,
+        PRIMARY KEY (session_id, seq)
+      );
+
+      CREATE TABLE messages (
+        session_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        id TEXT NOT NULL,
+        role TEXT NOT NULL,
+        text TEXT NOT NULL,
+        turn_id TEXT NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL,
+        tool_calls JSONB NOT NULL,
+        PRIMARY KEY (session_id, position)
+      );
+
+      CREATE TABLE permissions (
+        session_id TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        turn_id TEXT,
+        status TEXT NOT NULL,
+        request JSONB NOT NULL,
+        created_seq INTEGER NOT NULL,
+        PRIMARY KEY (session_id, request_id)
+      );
+
+      CREATE TABLE permission_rules (
+        session_id TEXT NOT NULL,
+        tool_name TEXT NOT NULL,
+        PRIMARY KEY (session_id, tool_name)
+      );
+
+      -- position orders the queue; INTERRUPT inserts below the current minimum.
+      CREATE TABLE queue (
+        session_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        turn_id TEXT NOT NULL,
+        message JSONB NOT NULL,
+        PRIMARY KEY (session_id, position)
+      );
+      CREATE INDEX queue_by_turn ON queue (session_id, turn_id);
+
+      CREATE TABLE client_messages (
+        session_id TEXT NOT NULL,
+        client_message_id TEXT NOT NULL,
+        turn_id TEXT NOT NULL,
+        queued BOOLEAN NOT NULL,
+        PRIMARY KEY (session_id, client_message_id)
+      );
+
+      CREATE TABLE configs (
+        user_id TEXT PRIMARY KEY,
+        config JSONB NOT NULL
+      );
+
+      -- Which instance runs a session's turns, until when (ms since the epoch).
+      CREATE TABLE leases (
+        session_id TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+    `,
+  },
+];
