@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.js';
+import { sleep, type Clock } from '../clock.js';
 import type { Store } from '../store/types.js';
 import { createCoalescer, type Coalescer } from './coalesce.js';
 import type { PubSub } from './pubsub/types.js';
@@ -27,11 +27,16 @@ interface Committer {
  * The write path of every session event: coalesce → append (seq assigned, state projected,
  * one transaction per batch) → publish. Events of one session are committed strictly in
  * order; while a batch is being written the next one gathers, so a fast stream turns into
- * few, larger transactions instead of a queue of small ones.
+ * few, larger transactions instead of a queue of small ones. An append that fails (the
+ * database is away) is retried with backoff until it goes through: an outage delays events,
+ * it does not lose them.
  */
 export class EventLog {
   private readonly coalescer: Coalescer;
   private readonly committers = new Map<string, Committer>();
+  /** Consecutive failed appends, for the retry backoff. */
+  private failures = 0;
+  private draining = false;
 
   constructor(private readonly options: EventLogOptions) {
     this.coalescer = createCoalescer({
@@ -64,8 +69,22 @@ export class EventLog {
 
   /** Publishes every pending delta and waits for all sessions' writes. */
   async drain(): Promise<void> {
+    this.draining = true;
     this.coalescer.dispose();
     await Promise.all([...this.committers.values()].map((c) => c.drained));
+  }
+
+  /**
+   * After a failed append: retry while the session exists and the store may come back; give
+   * up when the session is gone (deleted meanwhile) or the server is stopping.
+   */
+  private async shouldRetry(sessionId: string): Promise<boolean> {
+    if (this.draining && this.failures >= 3) return false;
+    try {
+      return (await this.options.store.getSession(sessionId)) !== null;
+    } catch {
+      return true;
+    }
   }
 
   private commit(sessionId: string, event: NewSessionEvent) {
@@ -89,8 +108,14 @@ export class EventLog {
         let stored: SessionEvent[];
         try {
           stored = await this.options.store.appendEvents(sessionId, batch);
+          this.failures = 0;
         } catch (error) {
           (this.options.onError ?? console.error)(error);
+          if (await this.shouldRetry(sessionId)) {
+            // The store is down: nothing is dropped; the batch goes first once it is back.
+            committer.pending = batch.concat(committer.pending);
+            await sleep(this.options.clock, Math.min(2000, 50 * 2 ** Math.min(this.failures++, 6)));
+          }
           continue;
         }
         const message: SessionTopicMessage = { kind: 'events', events: stored };
