@@ -22,6 +22,8 @@ export interface Config {
   coalesceMaxBytes: number;
   /** @default 300000 */
   permissionTimeoutMs: number;
+  /** How long an instance's claim on a session lasts without renewal. @default 10000 */
+  leaseTtlMs: number;
 }
 
 /** A configuration value that cannot work; its message is one line naming the variable. */
@@ -80,5 +82,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     coalesceWindowMs: int('COALESCE_WINDOW_MS', 50, 0, 60_000),
     coalesceMaxBytes: int('COALESCE_MAX_BYTES', 16384, 1, 16 * 1024 * 1024),
     permissionTimeoutMs: int('PERMISSION_TIMEOUT_MS', 300_000, 1, 7 * 24 * 3600 * 1000),
+    leaseTtlMs: int('LEASE_TTL_MS', 10_000, 100, 600_000),
   };
 }

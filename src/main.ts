@@ -1,26 +1,29 @@
 import { createApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createMemoryPubSub } from './events/pubsub/memory.js';
+import type { PubSub } from './events/pubsub/types.js';
 import { StoreOpenError } from './store/sqlite.js';
+import type { Store } from './store/types.js';
 
 /** Entry point: configuration from the environment, then serve until SIGTERM/SIGINT. */
 async function main() {
   const config = loadConfig();
-  dataDir = config.dataDir;
   // Refuse rather than run quietly without what the operator asked for.
-  for (const [name, value] of [
-    ['DATABASE_URL', config.databaseUrl],
-    ['REDIS_URL', config.redisUrl],
-    ['AUTH_SECRET', config.authSecret],
-  ] as const) {
-    if (value !== null) throw new ConfigError(`${name} is set, but this build does not support it yet; unset it.`);
+  if (config.authSecret !== null) {
+    throw new ConfigError('AUTH_SECRET is set, but this build does not support authentication yet; unset it.');
   }
+  const store = await openStore(config);
+  const pubsub = await openPubSub(config);
   const app = createApp({
     port: config.port,
     host: config.host,
     dataDir: config.dataDir,
+    store,
+    pubsub,
     coalesceWindowMs: config.coalesceWindowMs,
     coalesceMaxBytes: config.coalesceMaxBytes,
     permissionTimeoutMs: config.permissionTimeoutMs,
+    leaseTtlMs: config.leaseTtlMs,
   });
   const { url } = await app.start();
   console.log(`Switchboard listening on ${url} (GraphiQL in a browser)`);
@@ -42,13 +45,41 @@ async function main() {
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
-let dataDir = '';
+/** PostgreSQL with DATABASE_URL, else the embedded SQLite file. Backend modules load only when used. */
+async function openStore(config: Config): Promise<Store | undefined> {
+  if (config.databaseUrl === null) {
+    const { createSqliteStore } = await import('./store/sqlite.js');
+    const { join } = await import('node:path');
+    try {
+      return createSqliteStore({ path: join(config.dataDir, 'switchboard.db') });
+    } catch (error) {
+      if (error instanceof StoreOpenError) {
+        throw new ConfigError(`DATA_DIR=${JSON.stringify(config.dataDir)} is not usable: ${error.reason} (${error.path})`);
+      }
+      throw error;
+    }
+  }
+  const { createPostgresStore, PostgresStoreOpenError } = await import('./store/postgres.js');
+  try {
+    return await createPostgresStore({ connectionString: config.databaseUrl });
+  } catch (error) {
+    if (error instanceof PostgresStoreOpenError) {
+      throw new ConfigError(`DATABASE_URL is not usable: ${error.reason} (${error.target})`);
+    }
+    throw error;
+  }
+}
+
+/** Redis with REDIS_URL, so several instances share events; else in-process. */
+async function openPubSub(config: Config): Promise<PubSub> {
+  if (config.redisUrl === null) return createMemoryPubSub();
+  const { createRedisPubSub } = await import('./events/pubsub/redis.js');
+  return createRedisPubSub({ url: config.redisUrl });
+}
 
 main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     console.error(`switchboard: ${error.message}`);
-  } else if (error instanceof StoreOpenError) {
-    console.error(`switchboard: DATA_DIR=${JSON.stringify(dataDir)} is not usable: ${error.reason} (${error.path})`);
   } else if ((error as NodeJS.ErrnoException)?.code === 'EADDRINUSE') {
     console.error(`switchboard: the port is in use (set PORT to another one).`);
   } else {
