@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       coalesceWindowMs: 50,
       coalesceMaxBytes: 16384,
       permissionTimeoutMs: 300_000,
+      leaseTtlMs: 10_000,
     });
   });
 
@@ -42,6 +43,7 @@ describe('loadConfig', () => {
         COALESCE_WINDOW_MS: '0',
         COALESCE_MAX_BYTES: '1024',
         PERMISSION_TIMEOUT_MS: '1000',
+        LEASE_TTL_MS: '2500',
       }),
     ).toEqual({
       port: 8080,
@@ -54,6 +56,7 @@ describe('loadConfig', () => {
       coalesceWindowMs: 0,
       coalesceMaxBytes: 1024,
       permissionTimeoutMs: 1000,
+      leaseTtlMs: 2500,
     });
   });
 
@@ -73,6 +76,7 @@ describe('loadConfig', () => {
     ['COALESCE_WINDOW_MS', '-1'],
     ['COALESCE_MAX_BYTES', '0'],
     ['PERMISSION_TIMEOUT_MS', 'soon'],
+    ['LEASE_TTL_MS', '50'],
     ['DATABASE_URL', 'mysql://x'],
     ['DATABASE_URL', 'not a url'],
     ['REDIS_URL', 'http://cache'],
