@@ -7,6 +7,7 @@ import { WebSocketServer } from 'ws';
 import { createDemoAgent } from './agents/demo.js';
 import type { Agent } from './agents/types.js';
 import { systemClock, type Clock } from './clock.js';
+import { createAuthenticator } from './auth.js';
 import { toGraphQLError } from './errors.js';
 import { EventLog } from './events/log.js';
 import { createMemoryPubSub } from './events/pubsub/memory.js';
@@ -52,6 +53,12 @@ export interface AppOptions {
   leaseTtlMs?: number;
   /** This instance's name in leases. @default "embedded" with an embedded store, else a random UUID */
   instanceId?: string;
+  /**
+   * HS256 secret for bearer JWTs (`sub` is the user id). Without it every caller is the
+   * single user `local`.
+   * @default undefined
+   */
+  authSecret?: string | null;
   /** graphql-ws settings. */
   ws?: WsTransportOptions;
   /**
@@ -110,14 +117,20 @@ export function createApp(options: AppOptions = {}): App {
     onError,
   });
   const shutdown = new AbortController();
+  const auth = createAuthenticator(options.authSecret, clock);
 
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
     logging: false,
-    context: (): Omit<Context, keyof object> => ({
-      userId: 'local',
+    context: async (initial: { request: Request; connectionParams?: Record<string, unknown> }): Promise<Context> => ({
+      // graphql-ws carries the token in connectionParams; HTTP and SSE in the header.
+      userId: await auth.authenticate(
+        'connectionParams' in initial
+          ? (initial.connectionParams?.authorization as string | undefined)
+          : initial.request.headers.get('authorization'),
+      ),
       sessions,
       config,
       store,
@@ -141,7 +154,11 @@ export function createApp(options: AppOptions = {}): App {
   });
 
   const wss = new WebSocketServer({ server, path: GRAPHQL_PATH });
-  const ws = useGraphQLWs(wss, yoga as never, options.ws);
+  const ws = useGraphQLWs(wss, yoga as never, {
+    ...options.ws,
+    authenticate: (params) => auth.authenticate(params?.authorization as string | undefined),
+    onError,
+  });
 
   async function ready(): Promise<boolean> {
     if (shutdown.signal.aborted) return false;

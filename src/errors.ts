@@ -41,7 +41,11 @@ export function toGraphQLError(error: unknown, log: (err: unknown) => void): Gra
   const gql = error instanceof GraphQLError ? error : undefined;
   const at = { nodes: gql?.nodes, source: gql?.source, positions: gql?.positions, path: gql?.path };
   const domain = findDomainError(error);
-  if (domain) return new GraphQLError(domain.message, { ...at, extensions: { code: domain.code } });
+  if (domain) {
+    // Yoga answers an HTTP request that fails authentication with 401 (and strips `http`).
+    const http = domain.code === 'UNAUTHENTICATED' ? { http: { status: 401 } } : {};
+    return new GraphQLError(domain.message, { ...at, extensions: { code: domain.code, ...http } });
+  }
   if (gql && isGraphQLErrorChain(gql)) {
     // Yoga attaches the parser's own message as `originalError`; clients get none of it.
     const { originalError: _internal, ...extensions } = gql.extensions as Record<string, unknown>;

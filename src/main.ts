@@ -8,10 +8,6 @@ import type { Store } from './store/types.js';
 /** Entry point: configuration from the environment, then serve until SIGTERM/SIGINT. */
 async function main() {
   const config = loadConfig();
-  // Refuse rather than run quietly without what the operator asked for.
-  if (config.authSecret !== null) {
-    throw new ConfigError('AUTH_SECRET is set, but this build does not support authentication yet; unset it.');
-  }
   const store = await openStore(config);
   const pubsub = await openPubSub(config);
   const app = createApp({
@@ -24,6 +20,7 @@ async function main() {
     coalesceMaxBytes: config.coalesceMaxBytes,
     permissionTimeoutMs: config.permissionTimeoutMs,
     leaseTtlMs: config.leaseTtlMs,
+    authSecret: config.authSecret,
   });
   const { url } = await app.start();
   console.log(`Switchboard listening on ${url} (GraphiQL in a browser)`);

@@ -1,10 +1,20 @@
 import type { IncomingMessage } from 'node:http';
-import type { ExecutionArgs } from 'graphql';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { toGraphQLError } from '../errors.js';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { WebSocketServer } from 'ws';
 
 export interface WsTransportOptions {
+  /**
+   * Checks a connection's `connectionParams` at `connection_init`; a rejection closes the
+   * socket with 4403 Forbidden. Called again for every subscription, so a token that expired
+   * while the socket stayed open does not start new operations.
+   * @default everyone is accepted
+   */
+  authenticate?: (connectionParams: Record<string, unknown> | undefined) => Promise<unknown>;
+  /** Where unexpected errors are reported. @default console.error */
+  onError?: (error: unknown) => void;
   /**
    * How long a socket may stay open without `connection_init` before it is closed (4408).
    * @default 3000
@@ -26,6 +36,14 @@ export function useGraphQLWs(
   return useServer(
     {
       connectionInitWaitTimeout: options.connectionInitWaitTimeout ?? 3000,
+      onConnect: async (ctx) => {
+        if (!options.authenticate) return true;
+        // false: graphql-ws closes with 4403 Forbidden.
+        return options.authenticate(ctx.connectionParams).then(
+          () => true,
+          () => false,
+        );
+      },
       execute: (args: ExecutionArgs) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args: ExecutionArgs) => (args.rootValue as Enveloped).subscribe(args),
       onSubscribe: async (ctx, _id, payload) => {
@@ -41,14 +59,24 @@ export function useGraphQLWs(
         try {
           document = enveloped.parse(payload.query);
         } catch (error) {
-          return [error as import('graphql').GraphQLError];
+          return [error as GraphQLError];
+        }
+        let contextValue: unknown;
+        try {
+          // Authenticates again: a token that expired since connection_init starts nothing.
+          contextValue = await enveloped.contextFactory();
+        } catch (error) {
+          const masked = toGraphQLError(error, options.onError ?? console.error);
+          // The HTTP status is for Yoga's responses; over a socket only the code matters.
+          const { http: _status, ...extensions } = masked.extensions;
+          return [new GraphQLError(masked.message, { extensions })];
         }
         const args: ExecutionArgs = {
           schema: enveloped.schema,
           operationName: payload.operationName,
           document,
           variableValues: payload.variables,
-          contextValue: await enveloped.contextFactory(),
+          contextValue,
           rootValue: enveloped,
         };
         const errors = enveloped.validate(args.schema, args.document);

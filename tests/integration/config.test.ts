@@ -1,8 +1,6 @@
 import type { ExecutionResult } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { createDemoAgent } from '../../src/agents/demo.js';
-import { createMemoryPubSub } from '../../src/events/pubsub/memory.js';
-import type { PubSub } from '../../src/events/pubsub/types.js';
 import type { UpdateConfigInput } from '../gql/graphql.js';
 import { subscribe, wsClient } from '../utils/clients.js';
 import {
@@ -12,54 +10,8 @@ import {
   SessionQuery,
   UpdateConfigMutation,
 } from '../utils/operations.js';
+import { observedPubSub } from '../utils/observed-pubsub.js';
 import { startTestServer, type TestServer } from '../utils/server.js';
-
-/**
- * The in-memory pub/sub, counting listeners per topic, so a test can wait until the server
- * has set up a subscription (graphql-ws has no "subscribed" acknowledgement) instead of sleeping.
- */
-function observedPubSub() {
-  const inner = createMemoryPubSub();
-  const counts = new Map<string, number>();
-  const waiters = new Set<() => void>();
-  const pubsub: PubSub = {
-    ...inner,
-    publish: (topic, payload) => inner.publish(topic, payload),
-    subscribe(topic, listener) {
-      counts.set(topic, (counts.get(topic) ?? 0) + 1);
-      for (const wake of [...waiters]) wake();
-      const unsubscribe = inner.subscribe(topic, listener);
-      return Object.assign(
-        () => {
-        counts.set(topic, (counts.get(topic) ?? 1) - 1);
-        unsubscribe();
-      },
-        { ready: unsubscribe.ready },
-      );
-    },
-  };
-  return {
-    pubsub,
-    /** Resolves once the topic has at least `n` listeners. */
-    listeners(topic: string, n: number, timeoutMs = 5000) {
-      return new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if ((counts.get(topic) ?? 0) >= n) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            resolve();
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`timed out waiting for ${n} listeners of ${topic}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
-    },
-  };
-}
 
 const CONFIG_TOPIC = 'config:local';
 
