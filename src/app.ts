@@ -18,7 +18,14 @@ import { join } from 'node:path';
 import { createSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/types.js';
 import { graphiqlTabs } from './transport/graphiql.js';
-import { useGraphQLWs, type WsTransportOptions } from './transport/ws.js';
+import { keepAlive } from './transport/keepalive.js';
+import { useGraphQLWs } from './transport/ws.js';
+import { defaultLimits, type Limits } from './limits.js';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
+import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { UserConfigService } from './user-config.js';
 
 export interface AppOptions {
@@ -59,8 +66,8 @@ export interface AppOptions {
    * @default undefined
    */
   authSecret?: string | null;
-  /** graphql-ws settings. */
-  ws?: WsTransportOptions;
+  /** Bounds on requests, operations, connections and rates; see src/limits.ts for each default. */
+  limits?: Partial<Limits>;
   /**
    * How long `stop()` lets open subscriptions deliver their last events before closing their
    * connections anyway.
@@ -91,6 +98,7 @@ export function createApp(options: AppOptions = {}): App {
   const clock = options.clock ?? systemClock;
   const onError = options.onError ?? ((error: unknown) => console.error('[switchboard]', error));
   const dataDir = options.dataDir ?? './data';
+  const limits: Limits = { ...defaultLimits, ...options.limits };
   const store = options.store ?? createSqliteStore({ path: join(dataDir, 'switchboard.db') });
   const pubsub = options.pubsub ?? createMemoryPubSub();
   const agent = options.agent ?? createDemoAgent({ clock });
@@ -113,6 +121,7 @@ export function createApp(options: AppOptions = {}): App {
     dataDir,
     permissionTimeoutMs: options.permissionTimeoutMs,
     leaseTtlMs: options.leaseTtlMs,
+    limits,
     instanceId: options.instanceId ?? (store.shared ? undefined : 'embedded'),
     onError,
   });
@@ -140,7 +149,15 @@ export function createApp(options: AppOptions = {}): App {
     maskedErrors: { maskError: (error) => toGraphQLError(error, onError) },
     graphiql: { title: 'Switchboard', defaultTabs: graphiqlTabs, subscriptionsProtocol: 'SSE' },
     renderGraphiQL,
-    plugins: [useGraphQLSSE({ endpoint: `${GRAPHQL_PATH}/stream` })],
+    plugins: [
+      useGraphQLSSE({ endpoint: `${GRAPHQL_PATH}/stream` }),
+      // Expensive documents are refused at validation, before any resolver runs.
+      maxDepthPlugin({ n: limits.maxDepth, exposeLimits: true }),
+      maxAliasesPlugin({ n: limits.maxAliases, exposeLimits: true }),
+      maxTokensPlugin({ n: limits.maxTokens }),
+      costLimitPlugin({ maxCost: limits.maxCost, exposeLimits: true }),
+      maxDirectivesPlugin({ n: limits.maxDirectives, exposeLimits: true }),
+    ],
   });
 
   const server = createServer((req, res) => {
@@ -150,12 +167,21 @@ export function createApp(options: AppOptions = {}): App {
       void ready().then((ok) => json(res, ok ? 200 : 503, { status: ok ? 'ready' : 'unavailable' }));
       return;
     }
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (length > limits.maxRequestBytes) {
+      // Refused before a byte of the body is read; the connection closes after the answer.
+      res.setHeader('connection', 'close');
+      return void json(res, 413, {
+        errors: [{ message: `The request body is larger than ${limits.maxRequestBytes} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+      });
+    }
     void yoga(req, res);
   });
 
   const wss = new WebSocketServer({ server, path: GRAPHQL_PATH });
+  const stopKeepAlive = keepAlive(wss, limits.keepAliveMs);
   const ws = useGraphQLWs(wss, yoga as never, {
-    ...options.ws,
+    connectionInitWaitTimeout: limits.connectionInitWaitTimeoutMs,
     authenticate: (params) => auth.authenticate(params?.authorization as string | undefined),
     onError,
   });
@@ -201,6 +227,7 @@ export function createApp(options: AppOptions = {}): App {
         await within(sessions.streamsClosed());
         // Let the transports write their "complete" messages before the close frames.
         await new Promise((resolve) => setImmediate(resolve));
+        stopKeepAlive();
         await ws.dispose();
         server.closeIdleConnections();
         await within(closed);

@@ -12,6 +12,7 @@ import type { AttachmentRecord, QueuedMessageRecord, SessionRecord, Store } from
 import type { UserConfigService } from '../user-config.js';
 import { sleep, type TimerHandle } from '../clock.js';
 import { Cluster, NotHolderError, UnreachableError, type SessionCommand } from './cluster.js';
+import { defaultLimits, RateLimiter, type Limits } from '../limits.js';
 import { checkSessionId, newId as defaultNewId } from './ids.js';
 import { PermissionGate } from './permissions.js';
 import { runTurn } from './turn.js';
@@ -43,6 +44,8 @@ export interface SessionManagerOptions {
   forwardTimeoutMs?: number;
   /** This instance's name in leases and forwarded commands. @default a random UUID */
   instanceId?: string;
+  /** Message size, queue and rate bounds. @default defaultLimits */
+  limits?: Pick<Limits, 'maxMessageChars' | 'maxAttachments' | 'maxAttachmentBytes' | 'sendMessagesPerMinute' | 'maxQueuedMessages'>;
 }
 
 export interface CreateSessionInput {
@@ -106,6 +109,8 @@ export class SessionManager {
   private readonly cluster: Cluster;
   private readonly leaseTtlMs: number;
   private timers: TimerHandle[] = [];
+  private readonly limits: NonNullable<SessionManagerOptions['limits']>;
+  private readonly sendRate: RateLimiter;
   private stopping = false;
 
   constructor(private readonly options: SessionManagerOptions) {
@@ -113,6 +118,8 @@ export class SessionManager {
     this.onError = options.onError ?? ((error) => console.error('[switchboard]', error));
     this.instanceId = options.instanceId ?? defaultNewId();
     this.leaseTtlMs = options.leaseTtlMs ?? 10_000;
+    this.limits = { ...defaultLimits, ...options.limits };
+    this.sendRate = new RateLimiter(this.limits.sendMessagesPerMinute, 60_000, () => options.clock.now());
     this.cluster = new Cluster({
       pubsub: options.pubsub,
       clock: options.clock,
@@ -245,8 +252,12 @@ export class SessionManager {
   // ── turns ────────────────────────────────────────────────────────────────
 
   async sendMessage(userId: string, input: SendMessageInput): Promise<{ turnId: string; queued: boolean; session: SessionRecord }> {
+    this.checkMessageSize(input);
     await this.get(userId, input.sessionId);
     if (this.stopping) throw this.unavailable();
+    if (!this.sendRate.take(userId)) {
+      throw new SwitchboardError('RATE_LIMITED', `At most ${this.limits.sendMessagesPerMinute} messages a minute; try again shortly.`);
+    }
     return (await this.onHolder(input.sessionId, { op: 'sendMessage', userId, input })) as {
       turnId: string;
       queued: boolean;
@@ -284,6 +295,9 @@ export class SessionManager {
         createdAt: new Date(this.options.clock.now()).toISOString(),
       };
       const interrupt = running !== null && strategy === 'INTERRUPT';
+      if (running && (await store.listQueue(sessionId)).length >= this.limits.maxQueuedMessages) {
+        throw new SwitchboardError('RATE_LIMITED', `The session's queue is full (${this.limits.maxQueuedMessages} messages).`);
+      }
       await store.enqueue(sessionId, message, interrupt);
       if (running) interrupted = interrupt ? running : null;
       else await this.startNext(sessionId, runner);
@@ -502,6 +516,23 @@ export class SessionManager {
   }
 
   // ── internals ────────────────────────────────────────────────────────────
+
+  /** Bounds on what one message may carry, checked before anything else is done with it. */
+  private checkMessageSize(input: SendMessageInput) {
+    const { maxMessageChars, maxAttachments, maxAttachmentBytes } = this.limits;
+    const tooLarge = (message: string) => new SwitchboardError('PAYLOAD_TOO_LARGE', message);
+    if (input.text.length > maxMessageChars) throw tooLarge(`text is longer than ${maxMessageChars} characters.`);
+    const attachments = input.attachments ?? [];
+    if (attachments.length > maxAttachments) throw tooLarge(`at most ${maxAttachments} attachments per message.`);
+    let bytes = 0;
+    for (const a of attachments) {
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(a.dataBase64) || a.dataBase64.length % 4 === 1) {
+        throw badInput(`attachment "${a.name.slice(0, 100)}" is not valid base64.`);
+      }
+      bytes += Math.floor((a.dataBase64.length * 3) / 4);
+      if (bytes > maxAttachmentBytes) throw tooLarge(`attachments are larger than ${maxAttachmentBytes} bytes in all.`);
+    }
+  }
 
   private runner(sessionId: string): Runner {
     let runner = this.runners.get(sessionId);

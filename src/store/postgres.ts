@@ -619,7 +619,9 @@ function isUnavailable(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: string; message?: string };
   if (code && (/^08/.test(code) || ['57P01', '57P02', '57P03', '53300'].includes(code))) return true;
   if (code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND'].includes(code)) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|Query read timeout/i.test(message ?? '');
+  return /Connection terminated|timeout exceeded when trying to connect|Query read timeout|not queryable|socket|connection|write after end/i.test(
+    message ?? '',
+  );
 }
 
 /**

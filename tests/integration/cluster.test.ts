@@ -178,7 +178,7 @@ describeWithService(services, 'several instances on PostgreSQL and Redis', () =>
     proxy.cut();
     await waitUntil(async () => (await fetch(`${a.origin}/readyz`)).status === 503, '/readyz 503');
     const failed = await a.request(SessionQuery, { id });
-    expect(failed.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+    expect(failed.errors?.[0]?.extensions?.code, JSON.stringify(failed)).toBe('SERVICE_UNAVAILABLE');
     expect(JSON.stringify(failed.errors)).not.toMatch(/SELECT|ECONN|postgres/i);
 
     proxy.restore();

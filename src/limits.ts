@@ -1,0 +1,91 @@
+/**
+ * Every bound the server puts on what a client may ask of it. Each is an option of
+ * `createApp({ limits })` with the default below; SECURITY.md lists them with their reasons.
+ */
+export interface Limits {
+  /** Largest HTTP request body, in bytes: larger is HTTP 413, PAYLOAD_TOO_LARGE. @default 16777216 (16 MiB) */
+  maxRequestBytes: number;
+  /** Longest `sendMessage` text, in characters: longer is PAYLOAD_TOO_LARGE. @default 100000 */
+  maxMessageChars: number;
+  /** Most attachments on one message: more is PAYLOAD_TOO_LARGE. @default 10 */
+  maxAttachments: number;
+  /** Largest total size of one message's attachments, decoded bytes: PAYLOAD_TOO_LARGE. @default 10485760 (10 MiB) */
+  maxAttachmentBytes: number;
+  /** Deepest selection (graphql-armor): deeper is rejected before execution. @default 12 */
+  maxDepth: number;
+  /** Most aliases in one operation (graphql-armor). @default 30 */
+  maxAliases: number;
+  /** Most tokens in one document (graphql-armor). @default 3000 */
+  maxTokens: number;
+  /** Highest estimated cost of one operation (graphql-armor cost-limit). @default 5000 */
+  maxCost: number;
+  /** Most directives in one operation (graphql-armor). @default 50 */
+  maxDirectives: number;
+  /** Most subscriptions open at once on one graphql-ws connection: more is RATE_LIMITED. @default 100 */
+  maxSubscriptionsPerConnection: number;
+  /** Most graphql-ws connections of one user at once: more is closed with 4429. @default 50 */
+  maxConnectionsPerUser: number;
+  /** `sendMessage` calls per user per minute (a bucket that refills steadily): more is RATE_LIMITED. @default 120 */
+  sendMessagesPerMinute: number;
+  /** Most messages waiting in one session's queue: more is RATE_LIMITED. @default 100 */
+  maxQueuedMessages: number;
+  /** graphql-ws: how long a socket may stay open before `connection_init` (then 4408). @default 3000 */
+  connectionInitWaitTimeoutMs: number;
+  /** graphql-ws keep-alive: a ping every interval; a socket that missed the last pong is closed. @default 30000 */
+  keepAliveMs: number;
+}
+
+export const defaultLimits: Limits = {
+  maxRequestBytes: 16 * 1024 * 1024,
+  maxMessageChars: 100_000,
+  maxAttachments: 10,
+  maxAttachmentBytes: 10 * 1024 * 1024,
+  maxDepth: 12,
+  maxAliases: 30,
+  maxTokens: 3000,
+  maxCost: 5000,
+  maxDirectives: 50,
+  maxSubscriptionsPerConnection: 100,
+  maxConnectionsPerUser: 50,
+  sendMessagesPerMinute: 120,
+  maxQueuedMessages: 100,
+  connectionInitWaitTimeoutMs: 3000,
+  keepAliveMs: 30_000,
+};
+
+/**
+ * A per-key token bucket on a clock: `capacity` tokens, refilled at `capacity` per `periodMs`.
+ * Idle keys are forgotten once full again, so memory follows active users only.
+ */
+export class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(
+    private readonly capacity: number,
+    private readonly periodMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  /** Takes one token for `key`; false when none is left. */
+  take(key: string): boolean {
+    const now = this.now();
+    const tokens = this.tokensAt(key, now);
+    if (tokens < 1) {
+      this.buckets.set(key, { tokens, at: now });
+      return false;
+    }
+    this.buckets.set(key, { tokens: tokens - 1, at: now });
+    if (this.buckets.size > 10_000) this.prune(now);
+    return true;
+  }
+
+  private tokensAt(key: string, now: number): number {
+    const bucket = this.buckets.get(key);
+    if (!bucket) return this.capacity;
+    return Math.min(this.capacity, bucket.tokens + ((now - bucket.at) * this.capacity) / this.periodMs);
+  }
+
+  private prune(now: number) {
+    for (const key of this.buckets.keys()) if (this.tokensAt(key, now) >= this.capacity) this.buckets.delete(key);
+  }
+}
