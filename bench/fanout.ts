@@ -1,0 +1,350 @@
+/**
+ * Fan-out: the server in one process, the load generator in another; S sessions × K
+ * graphql-ws subscribers each; every session streams N tokens at once, as fast as the demo
+ * agent can; measures delivered tokens/s (summed over subscribers), WebSocket messages per
+ * subscriber, time until every subscriber has its CompleteEvent, and the server's CPU time.
+ * A server per store (memory and SQLite) and a load generator per server start together and
+ * live for the whole run; rounds (fresh sessions and clients each) alternate between the
+ * stores, and the median of each is reported, with the ratio sqlite/memory of delivered
+ * tokens/s (target ≥ 0.90).
+ */
+import { join, resolve } from 'node:path';
+import type { LoadConfig, LoadResult } from './load.js';
+import { makeTempDir, removeTempDir, spawnTs } from './lib/processes.js';
+import type { ScenarioResult, Table } from './lib/results.js';
+import type { Scenario, ScenarioContext } from './lib/scenario.js';
+import { fmt, median } from './lib/stats.js';
+import type { ServerUsage } from './server.js';
+
+export type StoreKind = 'memory' | 'sqlite';
+
+export interface FanoutOptions {
+  sessions: number;
+  subscribersPerSession: number;
+  tokens: number;
+  warmupTokens: number;
+  repeats: number;
+  /** Rounds run first on every server and not counted (JIT, first allocations). */
+  warmupRounds: number;
+  stores: StoreKind[];
+  /** Target for sqlite/memory delivered tokens/s. */
+  minRatio: number;
+  /** Extra node flags for the server, e.g. `--cpu-prof` (BENCH_SERVER_NODE_ARGS). */
+  serverNodeArgs: string[];
+  /** Write a CPU profile of the server during each measured window here (BENCH_PROFILE_DIR). */
+  profileDir: string | null;
+}
+
+export const defaultFanoutOptions: FanoutOptions = {
+  sessions: 10,
+  subscribersPerSession: 20,
+  tokens: 10_000,
+  warmupTokens: 200,
+  repeats: 7,
+  warmupRounds: 1,
+  stores: ['memory', 'sqlite'],
+  minRatio: 0.9,
+  serverNodeArgs: [],
+  profileDir: null,
+};
+
+const quickFanoutOptions: FanoutOptions = { ...defaultFanoutOptions, sessions: 4, subscribersPerSession: 5, tokens: 1_000, repeats: 1, warmupRounds: 0 };
+
+export interface FanoutRun {
+  store: StoreKind;
+  round: number;
+  /** Sessions, connections, subscriptions and the warm-up turn (ms, not measured). */
+  prepareMs: number;
+  load: Omit<LoadResult, 'type'>;
+  server: {
+    cpuMicros: number;
+    userMicros: number;
+    systemMicros: number;
+    rssBytes: number;
+    /** Time inside Store methods in the window (ms), total and per method. */
+    storeMs: number;
+    store: Record<string, { calls: number; ms: number; maxMs: number }>;
+  };
+  /** Server CPU time per WebSocket message delivered (µs). */
+  serverCpuPerMessageMicros: number;
+  /** Server CPU time over wall time in the window (1.0 = one core busy). */
+  serverCpuShare: number;
+}
+
+const serverModule = new URL('./server.ts', import.meta.url);
+const loadModule = new URL('./load.ts', import.meta.url);
+
+/** A server under test with its own load generator; they live for all the rounds of a run. */
+export interface FanoutTarget {
+  store: StoreKind;
+  /** Wall time to start both processes (ms). */
+  startMs: number;
+  round(round: number): Promise<FanoutRun>;
+  stop(): Promise<void>;
+}
+
+/** Starts the server (one store) and a load generator in parallel; stop() ends both, always. */
+export async function startTarget(store: StoreKind, opts: FanoutOptions): Promise<FanoutTarget> {
+  const t0 = Date.now();
+  // Made and removed here, so that nothing is left behind even if the server is killed.
+  const dataDir = makeTempDir(`switchboard-bench-${store}-`);
+  const server = spawnTs(serverModule, ['--store', store, '--port', '0', '--data-dir', dataDir], { nodeArgs: opts.serverNodeArgs });
+  const load = spawnTs(loadModule, []);
+  const stop = async () => {
+    // Load generator first (its clients close), then the server (a clean stop writes --cpu-prof).
+    await load.stop();
+    await server.stop();
+    removeTempDir(dataDir);
+  };
+  try {
+    const loadListening = load.next('listening', 60_000);
+    const [, url] = await server.waitForLine(/listening on (http:\/\/\S+)/, 60_000);
+    const config: LoadConfig = {
+      url: url!,
+      sessions: opts.sessions,
+      subscribersPerSession: opts.subscribersPerSession,
+      warmupTokens: opts.warmupTokens,
+      tokens: opts.tokens,
+      timeoutMs: 60_000,
+    };
+    await loadListening;
+    await load.request({ type: 'start', config }, 'started', 10_000);
+    const startMs = Date.now() - t0;
+
+    const round = async (round: number): Promise<FanoutRun> => {
+      const r0 = Date.now();
+      await load.request({ type: 'round', round }, 'ready', 90_000);
+      const prepareMs = Date.now() - r0;
+      if (opts.profileDir) await server.request({ type: 'profile', action: 'start' }, 'profiled', 10_000);
+      const before = await server.request<ServerUsage>({ type: 'usage' }, 'usage', 5_000);
+      const result = await load.request<LoadResult>({ type: 'go' }, 'result', config.timeoutMs + 10_000);
+      const after = await server.request<ServerUsage>({ type: 'usage' }, 'usage', 5_000);
+      if (opts.profileDir) {
+        const file = join(opts.profileDir, `fanout-${store}-round${round}.cpuprofile`);
+        await server.request({ type: 'profile', action: 'stop', file }, 'profiled', 30_000);
+      }
+      await load.request({ type: 'close' }, 'closed', 30_000);
+      if (!result.ok) {
+        throw new Error(`fan-out (${store}, round ${round}) delivered wrong results:\n  ${result.failures.join('\n  ')}`);
+      }
+      const userMicros = after.userMicros - before.userMicros;
+      const systemMicros = after.systemMicros - before.systemMicros;
+      const cpuMicros = userMicros + systemMicros;
+      const storeStats: Record<string, { calls: number; ms: number; maxMs: number }> = {};
+      for (const [name, a] of Object.entries(after.store)) {
+        const b = before.store[name] ?? { calls: 0, ms: 0 };
+        if (a.calls > b.calls) storeStats[name] = { calls: a.calls - b.calls, ms: a.ms - b.ms, maxMs: a.maxMs };
+      }
+      const storeMs = Object.values(storeStats).reduce((t, m) => t + m.ms, 0);
+      const { type: _type, ...loadResult } = result;
+      return {
+        store,
+        round,
+        prepareMs,
+        load: loadResult,
+        server: { cpuMicros, userMicros, systemMicros, rssBytes: after.rssBytes, storeMs, store: storeStats },
+        serverCpuPerMessageMicros: cpuMicros / result.wsMessages,
+        serverCpuShare: cpuMicros / 1000 / result.elapsedMs,
+      };
+    };
+    return { store, startMs, round, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
+/** Median calls and time per Store method over rounds, most expensive first. */
+function perMethod(runs: FanoutRun[]): { name: string; calls: number; ms: number; maxMs: number }[] {
+  const names = new Set(runs.flatMap((r) => Object.keys(r.server.store)));
+  return [...names]
+    .map((name) => ({
+      name,
+      calls: median(runs.map((r) => r.server.store[name]?.calls ?? 0)),
+      ms: median(runs.map((r) => r.server.store[name]?.ms ?? 0)),
+      maxMs: Math.max(...runs.map((r) => r.server.store[name]?.maxMs ?? 0)),
+    }))
+    .sort((a, b) => b.ms - a.ms);
+}
+
+interface StoreSummary {
+  store: StoreKind;
+  runs: number;
+  tokensPerSecond: number;
+  tokensPerSecondMin: number;
+  tokensPerSecondMax: number;
+  /** Delivered tokens per second of server CPU time: less sensitive to a busy machine. */
+  tokensPerServerCpuSecond: number;
+  elapsedMs: number;
+  messagesPerSubscriber: number;
+  firstTokenP50Ms: number;
+  completeP99Ms: number;
+  serverCpuMs: number;
+  /** Time inside Store methods, and its share of the round's wall time (the event loop is blocked meanwhile). */
+  storeMs: number;
+  storeShare: number;
+  appendsPerRound: number;
+  serverCpuPerMessageMicros: number;
+  serverCpuShare: number;
+  loadCpuShare: number;
+}
+
+function summarize(store: StoreKind, runs: FanoutRun[]): StoreSummary {
+  const mine = runs.filter((r) => r.store === store);
+  const m = (f: (r: FanoutRun) => number) => median(mine.map(f));
+  return {
+    store,
+    runs: mine.length,
+    tokensPerSecond: m((r) => r.load.tokensPerSecond),
+    tokensPerSecondMin: Math.min(...mine.map((r) => r.load.tokensPerSecond)),
+    tokensPerSecondMax: Math.max(...mine.map((r) => r.load.tokensPerSecond)),
+    tokensPerServerCpuSecond: m((r) => r.load.deliveredTokens / (r.server.cpuMicros / 1e6)),
+    elapsedMs: m((r) => r.load.elapsedMs),
+    messagesPerSubscriber: m((r) => r.load.messagesPerSubscriber.median),
+    firstTokenP50Ms: m((r) => r.load.firstTokenMs.p50),
+    completeP99Ms: m((r) => r.load.completeMs.p99),
+    serverCpuMs: m((r) => r.server.cpuMicros / 1000),
+    storeMs: m((r) => r.server.storeMs),
+    storeShare: m((r) => r.server.storeMs / r.load.elapsedMs),
+    appendsPerRound: m((r) => r.server.store.appendEvents?.calls ?? 0),
+    serverCpuPerMessageMicros: m((r) => r.serverCpuPerMessageMicros),
+    serverCpuShare: m((r) => r.serverCpuShare),
+    loadCpuShare: m((r) => r.load.loadCpuMicros / 1000 / r.load.elapsedMs),
+  };
+}
+
+export async function runFanout(ctx: ScenarioContext, opts: FanoutOptions): Promise<ScenarioResult> {
+  const runs: FanoutRun[] = [];
+  // Every store's server and load generator start at once; then rounds alternate between the
+  // stores (memory, sqlite, memory, …), so that a busy spell on the machine hits both alike.
+  const targets: FanoutTarget[] = [];
+  try {
+    const started = await Promise.allSettled(opts.stores.map((store) => startTarget(store, opts)));
+    for (const s of started) if (s.status === 'fulfilled') targets.push(s.value);
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    ctx.log(`fanout: started ${targets.map((t) => `${t.store} in ${t.startMs} ms`).join(', ')}`);
+    for (let r = 0; r < opts.warmupRounds; r++) {
+      for (const target of targets) {
+        const run = await target.round(-1 - r);
+        ctx.log(`fanout: ${target.store} warm-up round: ${fmt(run.load.tokensPerSecond)} tokens/s (not counted)`);
+      }
+    }
+    for (let r = 0; r < opts.repeats; r++) {
+      for (const target of targets) {
+        const run = await target.round(r);
+        ctx.log(
+          `fanout: ${target.store} #${r + 1}: ${fmt(run.load.tokensPerSecond)} tokens/s, ${fmt(run.load.elapsedMs)} ms, ` +
+            `${run.load.messagesPerSubscriber.median} msgs/subscriber, server CPU ${fmt(run.server.cpuMicros / 1000)} ms ` +
+            `(prepared in ${run.prepareMs} ms)`,
+        );
+        runs.push(run);
+      }
+    }
+  } finally {
+    await Promise.all(targets.map((t) => t.stop()));
+  }
+  const summaries = opts.stores.map((s) => summarize(s, runs));
+  const subscribers = opts.sessions * opts.subscribersPerSession;
+  const table: Table = {
+    title:
+      `Fan-out (${opts.sessions} sessions × ${opts.subscribersPerSession} graphql-ws subscribers = ${subscribers}; ` +
+      `/stream ${fmt(opts.tokens, 0)} in every session at once; median of ${plural(opts.repeats, 'round')} per store, after ${plural(opts.warmupRounds, 'warm-up round')})`,
+    columns: [
+      'store',
+      'delivered tokens/s',
+      'runs (min–max)',
+      'tokens per server CPU-s',
+      'all complete (ms)',
+      'WS msgs/subscriber',
+      'first token p50 (ms)',
+      'server CPU (ms)',
+      'in store (ms)',
+      'in store / wall',
+      'server CPU/msg (µs)',
+      'server CPU share',
+      'load gen CPU share',
+    ],
+    rows: summaries.map((s) => [
+      s.store,
+      fmt(s.tokensPerSecond),
+      `${fmt(s.tokensPerSecondMin / 1000, 0)}k–${fmt(s.tokensPerSecondMax / 1000, 0)}k`,
+      fmt(s.tokensPerServerCpuSecond),
+      fmt(s.elapsedMs),
+      fmt(s.messagesPerSubscriber),
+      fmt(s.firstTokenP50Ms),
+      fmt(s.serverCpuMs),
+      fmt(s.storeMs),
+      `${fmt(s.storeShare * 100, 1)}%`,
+      fmt(s.serverCpuPerMessageMicros),
+      `${fmt(s.serverCpuShare * 100, 0)}%`,
+      `${fmt(s.loadCpuShare * 100, 0)}%`,
+    ]),
+    notes: [],
+  };
+  const memory = summaries.find((s) => s.store === 'memory');
+  const sqlite = summaries.find((s) => s.store === 'sqlite');
+  let target: { ratio: number; pairedRatio: number; cpuRatio: number; minRatio: number; met: boolean } | null = null;
+  if (memory && sqlite) {
+    const ratio = sqlite.tokensPerSecond / memory.tokensPerSecond;
+    // Each sqlite round against the memory round just before it: less sensitive to the
+    // machine getting busier or quieter over the run than the ratio of the medians.
+    const pairs = runs
+      .filter((r) => r.store === 'sqlite')
+      .flatMap((s) => {
+        const m = runs.find((r) => r.store === 'memory' && r.round === s.round);
+        return m ? [s.load.tokensPerSecond / m.load.tokensPerSecond] : [];
+      });
+    const pairedRatio = median(pairs);
+    const cpuRatio = sqlite.tokensPerServerCpuSecond / memory.tokensPerServerCpuSecond;
+    target = { ratio, pairedRatio, cpuRatio, minRatio: opts.minRatio, met: ratio >= opts.minRatio };
+    const cost = (r: number) => (r >= 1 ? 'no measurable cost' : `${fmt((1 - r) * 100, 1)}% less`);
+    table.notes!.push(
+      `sqlite/memory delivered tokens/s (ratio of the medians): ${fmt(ratio, 3)} (${cost(ratio)}; target ≥ ${opts.minRatio}: ${target.met ? 'met' : 'NOT MET'}).`,
+      `  median of the per-round ratios: ${fmt(pairedRatio, 3)} (rounds: ${pairs.map((p) => fmt(p, 2)).join(', ')}); ` +
+        `tokens per server CPU-second: ${fmt(cpuRatio, 3)}.`,
+      `  time inside the store: sqlite ${fmt(sqlite.storeMs)} ms vs memory ${fmt(memory.storeMs)} ms per round ` +
+        `(${fmt(sqlite.appendsPerRound, 0)} vs ${fmt(memory.appendsPerRound, 0)} appendEvents calls), ` +
+        `i.e. the event loop spent ${fmt(sqlite.storeShare * 100, 1)}% vs ${fmt(memory.storeShare * 100, 1)}% of a round's wall time in the store.`,
+    );
+    for (const summary of [memory, sqlite]) {
+      const methods = perMethod(runs.filter((r) => r.store === summary.store));
+      table.notes!.push(
+        `  ${summary.store} store, median per round: ` +
+          methods
+            .slice(0, 3)
+            .map((m) => `${m.name} ${fmt(m.calls, 0)}× ${fmt(m.ms)} ms (${fmt((m.ms * 1000) / m.calls, 0)} µs each, longest ${fmt(m.maxMs)} ms)`)
+            .join(', '),
+      );
+    }
+  }
+  table.notes!.push('Every run checked: each subscriber got seqs 1..n without a gap and deltas that join to exactly the streamed text.');
+  return {
+    name: 'fanout',
+    ok: true,
+    targets: target ? [{ name: `sqlite ≥ ${opts.minRatio * 100}% of memory delivered tokens/s`, met: target.met }] : [],
+    tables: [table],
+    data: { options: opts, subscribers, target, summaries, runs },
+  };
+}
+
+export function fanoutOptions(ctx: ScenarioContext): FanoutOptions {
+  const base = ctx.quick ? quickFanoutOptions : defaultFanoutOptions;
+  const stores = ctx.stores ?? base.stores;
+  for (const s of stores) if (s !== 'memory' && s !== 'sqlite') throw new Error(`fanout: unknown store ${s}`);
+  return {
+    ...base,
+    repeats: ctx.repeats ?? base.repeats,
+    stores: stores as StoreKind[],
+    serverNodeArgs: process.env.BENCH_SERVER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [],
+    profileDir: process.env.BENCH_PROFILE_DIR ? resolve(process.env.BENCH_PROFILE_DIR) : null,
+  };
+}
+
+export const fanoutScenario: Scenario = {
+  name: 'fanout',
+  description: 'S sessions × K graphql-ws subscribers, /stream N everywhere at once, memory vs SQLite',
+  run: (ctx) => runFanout(ctx, fanoutOptions(ctx)),
+};

@@ -1,0 +1,355 @@
+/**
+ * The load generator, in a process of its own (started by bench/fanout.ts with an IPC channel):
+ *
+ *   node --import tsx bench/load.ts
+ *
+ * Driven over IPC: `{type: 'start', config: LoadConfig}` gives it the server, then each round
+ * is `{type: 'round', round}` → `ready`, `{type: 'go'}` → `result`:
+ * 1. `round` creates `sessions` fresh sessions over HTTP and opens `subscribersPerSession`
+ *    graphql-ws clients per session (one WebSocket each, as browsers would), each subscribed
+ *    with `after: 0`; runs a short warm-up turn (`/stream warmupTokens`) in every session and
+ *    waits until every subscriber has its CompleteEvent, which also proves every subscription
+ *    is live; then reports `{type: 'ready'}`;
+ * 2. `go` sends `/stream tokens` to every session at once over HTTP and waits until every
+ *    subscriber has that turn's CompleteEvent; checks what each one received (seqs 1..n
+ *    without a gap, deltas concatenating to exactly the streamed text) and reports
+ *    `{type: 'result'}`;
+ * 3. `close` closes the round's clients (→ `closed`); `stop` closes them and exits.
+ */
+import { performance } from 'node:perf_hooks';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { fatal, onParentMessage, sendToParent } from './lib/processes.js';
+import { percentile, sum } from './lib/stats.js';
+
+export interface LoadConfig {
+  /** http://127.0.0.1:PORT/graphql */
+  url: string;
+  sessions: number;
+  subscribersPerSession: number;
+  warmupTokens: number;
+  tokens: number;
+  /** Optional `/stream N R` rate, tokens/s; omitted: as fast as the agent can. */
+  rate?: number;
+  /** Give up (and fail) if the measured turn has not reached every subscriber by then. */
+  timeoutMs: number;
+}
+
+export interface LoadResult {
+  type: 'result';
+  ok: boolean;
+  /** The first few problems found (empty when ok). */
+  failures: string[];
+  subscribers: number;
+  /** Tokens in the measured turn's deltas, summed over subscribers. */
+  deliveredTokens: number;
+  /** From sending the messages to the last subscriber's CompleteEvent. */
+  elapsedMs: number;
+  tokensPerSecond: number;
+  /** WebSocket messages received in the measured window, all subscribers. */
+  wsMessages: number;
+  wsBytes: number;
+  messagesPerSubscriber: { min: number; median: number; max: number };
+  /** From sending the message to a subscriber's first delta of the turn. */
+  firstTokenMs: { p50: number; p99: number; max: number };
+  /** From sending the message to a subscriber's CompleteEvent. */
+  completeMs: { p50: number; p99: number; max: number };
+  /** This process's CPU time in the measured window (is the load generator the bottleneck?). */
+  loadCpuMicros: number;
+}
+
+interface Received {
+  typename: string;
+  seq: number;
+  turnId: string | null;
+  delta?: string;
+  reason?: string;
+}
+
+interface Subscriber {
+  sessionIndex: number;
+  client: Client;
+  events: Received[];
+  completes: number;
+  error: string | null;
+  /** Messages (`next`) received before the measured window opened. */
+  eventsAtGo: number;
+  firstDeltaAt: number | null;
+  completeAt: number | null;
+  onComplete: (() => void) | null;
+}
+
+const SUBSCRIPTION = /* GraphQL */ `
+  subscription BenchEvents($sessionId: ID!, $after: Int) {
+    sessionEvents(sessionId: $sessionId, after: $after) {
+      __typename
+      ... on Event { seq turnId at }
+      ... on TextDeltaEvent { delta }
+      ... on TextCompleteEvent { text }
+      ... on CompleteEvent { reason }
+    }
+  }
+`;
+
+let wsMessages = 0;
+let wsBytes = 0;
+
+/** The `ws` client, counting every message it receives. */
+class CountingWebSocket extends WebSocket {
+  constructor(address: string | URL, protocols?: string | string[]) {
+    super(address, protocols);
+    this.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+      wsMessages++;
+      wsBytes += Array.isArray(data) ? sum(data.map((b) => b.length)) : data instanceof ArrayBuffer ? data.byteLength : data.length;
+    });
+  }
+}
+
+/** Set by the parent's `start` message. */
+let config: LoadConfig;
+let sessionIds: string[] = [];
+
+async function graphql<T>(query: string, variables: Record<string, unknown>): Promise<T> {
+  const res = await fetch(config.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: T; errors?: unknown[] };
+  if (!res.ok || body.errors?.length || !body.data) throw new Error(`${query.trim().split('\n')[0]}: HTTP ${res.status} ${JSON.stringify(body.errors ?? body)}`);
+  return body.data;
+}
+
+async function sendToAll(text: string): Promise<string[]> {
+  const replies = await Promise.all(
+    sessionIds.map((sessionId) =>
+      graphql<{ sendMessage: { turnId: string; queued: boolean } }>(
+        'mutation Send($input: SendMessageInput!) { sendMessage(input: $input) { turnId queued } }',
+        { input: { sessionId, text } },
+      ),
+    ),
+  );
+  return replies.map((r) => r.sendMessage.turnId);
+}
+
+/** Resolves when every subscriber has seen `count` CompleteEvents, or rejects at the deadline. */
+function allCompleted(subscribers: Subscriber[], count: number, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let waiting = 0;
+    const timer = setTimeout(() => {
+      const behind = subscribers.filter((s) => s.completes < count);
+      reject(new Error(`${behind.length} of ${subscribers.length} subscribers lack CompleteEvent #${count} after ${timeoutMs} ms` +
+        (behind[0] ? ` (e.g. session ${behind[0].sessionIndex}: ${behind[0].events.length} events, error ${behind[0].error})` : '')));
+    }, timeoutMs);
+    const done = () => {
+      if (--waiting === 0) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    for (const s of subscribers) {
+      if (s.completes >= count) continue;
+      waiting++;
+      s.onComplete = () => {
+        if (s.completes >= count) {
+          s.onComplete = null;
+          done();
+        }
+      };
+    }
+    if (waiting === 0) {
+      clearTimeout(timer);
+      resolve();
+    }
+  });
+}
+
+const streamedText = (n: number) => {
+  let text = '';
+  for (let i = 1; i <= n; i++) text += `t${i} `;
+  return text;
+};
+
+/** What one subscriber must have received: both turns, in order, complete and exact. */
+function check(s: Subscriber, turns: { turnId: string; text: string }[]): string | null {
+  const where = `session ${s.sessionIndex}`;
+  if (s.error) return `${where}: subscription error: ${s.error}`;
+  for (let i = 0; i < s.events.length; i++) {
+    if (s.events[i]!.seq !== i + 1) return `${where}: event #${i + 1} has seq ${s.events[i]!.seq} (gap or duplicate)`;
+  }
+  for (const { turnId, text } of turns) {
+    const mine = s.events.filter((e) => e.turnId === turnId);
+    const got = mine.filter((e) => e.typename === 'TextDeltaEvent').map((e) => e.delta).join('');
+    if (got !== text) return `${where}: turn ${turnId}: deltas join to ${got.length} chars, expected ${text.length} (${JSON.stringify(got.slice(0, 40))}…)`;
+    const last = mine.at(-1);
+    if (last?.typename !== 'CompleteEvent' || last.reason !== 'END_TURN') return `${where}: turn ${turnId} does not end with CompleteEvent END_TURN`;
+  }
+  if (s.events.some((e) => !turns.some((t) => t.turnId === e.turnId))) return `${where}: an event of an unknown turn`;
+  return null;
+}
+
+const summary = (values: number[]) => ({ p50: percentile(values, 50), p99: percentile(values, 99), max: Math.max(...values) });
+
+let subscribers: Subscriber[] = [];
+/** The measured step of the round in hand, once its warm-up is done. */
+let measure: (() => Promise<LoadResult>) | null = null;
+let stopRequested = false;
+
+// Registered first: if the bench goes away at any point, this process goes too. The process
+// starts (and loads its modules) while the server boots; `start` brings the server's URL.
+onParentMessage(async (message) => {
+  if (stopRequested) return;
+  if (message.type === 'start' && !config) {
+    config = message.config as LoadConfig;
+    if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(config.url).hostname)) fatal(new Error('the bench only talks to loopback'));
+    sendToParent({ type: 'started' });
+  } else if (message.type === 'round' && config) {
+    await closeClients();
+    measure = await prepareRound(config, Number(message.round));
+    sendToParent({ type: 'ready', subscribers: subscribers.length });
+  } else if (message.type === 'go' && measure) {
+    const run = measure;
+    measure = null;
+    sendToParent((await run()) as unknown as { type: string });
+  } else if (message.type === 'close') {
+    // After the parent has read the server's CPU time: teardown is not part of the window.
+    await closeClients();
+    sendToParent({ type: 'closed' });
+  } else if (message.type === 'stop') {
+    stopRequested = true;
+    await closeClients();
+    process.exit(0);
+  }
+});
+sendToParent({ type: 'listening' });
+
+async function closeClients() {
+  const closing = subscribers;
+  subscribers = [];
+  await Promise.all(closing.map((s) => s.client.dispose()));
+}
+
+/**
+ * A round: fresh sessions, one client per subscriber, all subscribed with `after: 0`, and a
+ * warm-up turn everyone has received. Returns the measured step.
+ */
+async function prepareRound(cfg: LoadConfig, round: number): Promise<() => Promise<LoadResult>> {
+  sessionIds = Array.from({ length: cfg.sessions }, (_, i) => `bench-${round}-${i}`);
+  for (const id of sessionIds) {
+    await graphql('mutation Create($input: CreateSessionInput) { createSession(input: $input) { id } }', {
+      input: { id, permissionMode: 'ALLOW_ALL' },
+    });
+  }
+
+  const wsUrl = cfg.url.replace(/^http/, 'ws');
+  const connected: Promise<void>[] = [];
+  for (let i = 0; i < cfg.sessions; i++) {
+    for (let k = 0; k < cfg.subscribersPerSession; k++) {
+      let onConnected!: () => void;
+      let onFailed!: (e: unknown) => void;
+      connected.push(new Promise<void>((resolve, reject) => ((onConnected = resolve), (onFailed = reject))));
+      const client = createClient({
+        url: wsUrl,
+        webSocketImpl: CountingWebSocket,
+        lazy: false,
+        retryAttempts: 0,
+        on: { connected: () => onConnected() },
+        onNonLazyError: (e) => onFailed(e),
+      });
+      subscribers.push({
+        sessionIndex: i,
+        client,
+        events: [],
+        completes: 0,
+        error: null,
+        eventsAtGo: 0,
+        firstDeltaAt: null,
+        completeAt: null,
+        onComplete: null,
+      });
+    }
+  }
+  await Promise.all(connected);
+
+  let measuring = false;
+  for (const s of subscribers) {
+    s.client.subscribe<{ sessionEvents: Received & { __typename: string } }>(
+      { query: SUBSCRIPTION, variables: { sessionId: sessionIds[s.sessionIndex], after: 0 } },
+      {
+        next: (value) => {
+          const e = value.data?.sessionEvents;
+          if (!e || value.errors?.length) {
+            s.error ??= JSON.stringify(value.errors ?? value);
+            return;
+          }
+          s.events.push({ typename: e.__typename, seq: e.seq, turnId: e.turnId, delta: e.delta, reason: e.reason });
+          if (measuring && s.firstDeltaAt === null && e.__typename === 'TextDeltaEvent') s.firstDeltaAt = performance.now();
+          if (e.__typename === 'CompleteEvent') {
+            s.completes++;
+            if (measuring) s.completeAt = performance.now();
+            s.onComplete?.();
+          }
+        },
+        error: (error) => {
+          s.error ??= error instanceof Error ? error.message : JSON.stringify(error);
+        },
+        complete: () => {},
+      },
+    );
+  }
+
+  // Warm-up turn: JIT, first statements, and proof that every subscription is live.
+  const warmupTurns = await sendToAll(`/stream ${cfg.warmupTokens}`);
+  await allCompleted(subscribers, 1, cfg.timeoutMs);
+
+  return async () => {
+    for (const s of subscribers) s.eventsAtGo = s.events.length;
+    const messagesAtGo = wsMessages;
+    const bytesAtGo = wsBytes;
+    const cpuAtGo = process.cpuUsage();
+    measuring = true;
+    const t0 = performance.now();
+    const text = cfg.rate === undefined ? `/stream ${cfg.tokens}` : `/stream ${cfg.tokens} ${cfg.rate}`;
+    const [measuredTurns] = await Promise.all([sendToAll(text), allCompleted(subscribers, 2, cfg.timeoutMs)]);
+    const elapsedMs = Math.max(...subscribers.map((s) => s.completeAt!)) - t0;
+    const cpu = process.cpuUsage(cpuAtGo);
+    measuring = false;
+
+    const failures: string[] = [];
+    const expected = streamedText(cfg.tokens);
+    const warmupText = streamedText(cfg.warmupTokens);
+    let deliveredTokens = 0;
+    for (const s of subscribers) {
+      const turns = [
+        { turnId: warmupTurns[s.sessionIndex]!, text: warmupText },
+        { turnId: measuredTurns[s.sessionIndex]!, text: expected },
+      ];
+      const problem = check(s, turns);
+      if (problem) failures.push(problem);
+      for (const e of s.events.slice(s.eventsAtGo)) {
+        if (e.typename !== 'TextDeltaEvent' || e.turnId !== turns[1]!.turnId) continue;
+        // Every token is `t<i>` followed by exactly one space.
+        for (let i = 0; i < e.delta!.length; i++) if (e.delta!.charCodeAt(i) === 32) deliveredTokens++;
+      }
+    }
+    if (deliveredTokens !== cfg.tokens * subscribers.length) {
+      failures.push(`delivered ${deliveredTokens} tokens, expected ${cfg.tokens * subscribers.length}`);
+    }
+    const perSubscriber = subscribers.map((s) => s.events.length - s.eventsAtGo);
+    return {
+      type: 'result',
+      ok: failures.length === 0,
+      failures: failures.slice(0, 10),
+      subscribers: subscribers.length,
+      deliveredTokens,
+      elapsedMs,
+      tokensPerSecond: (deliveredTokens / elapsedMs) * 1000,
+      wsMessages: wsMessages - messagesAtGo,
+      wsBytes: wsBytes - bytesAtGo,
+      messagesPerSubscriber: { min: Math.min(...perSubscriber), median: percentile(perSubscriber, 50), max: Math.max(...perSubscriber) },
+      firstTokenMs: summary(subscribers.map((s) => (s.firstDeltaAt ?? NaN) - t0)),
+      completeMs: summary(subscribers.map((s) => s.completeAt! - t0)),
+      loadCpuMicros: cpu.user + cpu.system,
+    };
+  };
+}
