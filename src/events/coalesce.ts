@@ -91,7 +91,8 @@ export function createCoalescer({ clock, windowMs = 50, maxBytes = 16384, emit }
       // Deltas of different turns are never joined (a turn boundary always has a
       // non-delta event between, but the guard keeps the invariant local).
       if (state.pending && state.pending.turnId !== event.turnId) flush(topic);
-      if (state.pending) state.pending = { ...state.pending, delta: state.pending.delta + event.delta };
+      // `pending` is the coalescer's own copy, so it grows in place: no object per token.
+      if (state.pending) state.pending.delta += event.delta;
       else state.pending = { ...event };
       state.pendingBytes += Buffer.byteLength(event.delta, 'utf8');
       if (state.pendingBytes >= maxBytes) flush(topic);

@@ -36,10 +36,6 @@ export async function runTurn(run: TurnRun): Promise<void> {
   let usage: Usage | null = null;
   let reason: StopReason | null = 'END_TURN';
 
-  const aborted = new Promise<'aborted'>((resolve) => {
-    if (signal.aborted) resolve('aborted');
-    else signal.addEventListener('abort', () => resolve('aborted'), { once: true });
-  });
 
   const iterator = run.agent
     .chat({ ...turn, signal, requestPermission: (ask) => gate.request(ask) })
@@ -47,10 +43,7 @@ export async function runTurn(run: TurnRun): Promise<void> {
 
   try {
     for (;;) {
-      const next = iterator.next();
-      // If the abort wins the race, this step is abandoned: its rejection must not go unhandled.
-      next.catch(() => {});
-      const step = await Promise.race([next, aborted]);
+      const step = await unlessAborted(iterator.next(), signal);
       if (step === 'aborted') break;
       if (step.done) break;
       const event: AgentEvent = step.value;
@@ -116,4 +109,34 @@ export async function runTurn(run: TurnRun): Promise<void> {
   gate.cancelAll();
   emit({ type: 'COMPLETE', reason, usage });
   await log.settled(turn.sessionId);
+}
+
+/**
+ * The step's result, or 'aborted' as soon as the signal fires, whichever comes first. Unlike
+ * a race against one long-lived "aborted" promise, it leaves no reaction behind per step (a
+ * turn of 100 000 tokens would otherwise hold 100 000 of them until it ends).
+ */
+function unlessAborted<T>(step: Promise<T>, signal: AbortSignal): Promise<T | 'aborted'> {
+  if (signal.aborted) {
+    // The step is abandoned: its rejection must not go unhandled.
+    step.catch(() => {});
+    return Promise.resolve('aborted');
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      step.catch(() => {});
+      resolve('aborted');
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    step.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
