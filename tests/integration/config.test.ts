@@ -1,4 +1,3 @@
-import type { ExecutionResult } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { createDemoAgent } from '../../src/agents/demo.js';
 import type { UpdateConfigInput } from '../gql/graphql.js';
@@ -12,6 +11,7 @@ import {
 } from '../utils/operations.js';
 import { observedPubSub } from '../utils/observed-pubsub.js';
 import { startTestServer, type TestServer } from '../utils/server.js';
+import { codeOf } from '../utils/events-of.js';
 
 const CONFIG_TOPIC = 'config:local';
 
@@ -26,11 +26,6 @@ async function setUp() {
   const second = subscribe(wsClient(server), ConfigChangedSubscription, {});
   await observed.listeners(CONFIG_TOPIC, 2);
   return { server, subscribers: [first, second] as const };
-}
-
-function codeOf(result: ExecutionResult<unknown>): unknown {
-  expect(result.errors, 'expected a GraphQL error').toBeDefined();
-  return result.errors![0]!.extensions?.code;
 }
 
 async function update(server: TestServer, input: UpdateConfigInput) {

@@ -7,16 +7,7 @@ import {
   SendMessageMutation,
 } from '../utils/operations.js';
 import { startTestServer, type TestServer } from '../utils/server.js';
-
-type Typename = Event['__typename'];
-type EventOf<T extends Typename> = Extract<Event, { __typename: T }>;
-
-function ofType<T extends Typename>(events: readonly Event[], typename: T): EventOf<T>[] {
-  return events.filter((e): e is EventOf<T> => e.__typename === typename);
-}
-
-/** What `/stream N` streams. */
-const tokens = (n: number) => Array.from({ length: n }, (_, i) => `t${i + 1} `).join('');
+import { ofType, streamText as tokens } from '../utils/events-of.js';
 
 async function create(server: TestServer, id: string, permissionMode?: 'ASK' | 'ALLOW_ALL' | 'DENY_ALL') {
   await server.gql(CreateSessionMutation, { input: { id, permissionMode } });

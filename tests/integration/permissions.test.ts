@@ -1,8 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ExecutionResult } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { seqs, subscribeEvents, wsClient, type Event, type EventStream } from '../utils/clients.js';
+import { seqs, subscribeEvents, wsClient, type Event } from '../utils/clients.js';
 import {
   CancelTurnMutation,
   CreateSessionMutation,
@@ -11,24 +10,7 @@ import {
   SessionQuery,
 } from '../utils/operations.js';
 import { startTestServer, type TestServer } from '../utils/server.js';
-
-type Typename = Event['__typename'];
-type EventOf<T extends Typename> = Extract<Event, { __typename: T }>;
-
-/** Events of the stream up to and including the first of this type, and that event. */
-async function until<T extends Typename>(stream: EventStream, typename: T, timeoutMs?: number) {
-  const events = await stream.takeUntil((e) => e.__typename === typename, timeoutMs);
-  return { events, last: events.at(-1) as EventOf<T> };
-}
-
-function ofType<T extends Typename>(events: readonly Event[], typename: T): EventOf<T>[] {
-  return events.filter((e): e is EventOf<T> => e.__typename === typename);
-}
-
-function codeOf(result: ExecutionResult<unknown>): unknown {
-  expect(result.errors, 'expected a GraphQL error').toBeDefined();
-  return result.errors![0]!.extensions?.code;
-}
+import { until, ofType, codeOf, type EventOf } from '../utils/events-of.js';
 
 /** A session of the given mode with a subscriber from seq 0. */
 async function openSession(server: TestServer, id: string, permissionMode?: 'ASK' | 'ALLOW_ALL' | 'DENY_ALL') {

@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { deltaText, seqs, sseClient, subscribeEvents, wsClient, type Event } from '../utils/clients.js';
 import { CreateSessionMutation, SendMessageMutation } from '../utils/operations.js';
 import { startTestServer, type TestServer } from '../utils/server.js';
-
-const streamText = (n: number) => Array.from({ length: n }, (_, i) => `t${i + 1} `).join('');
+import { streamText } from '../utils/events-of.js';
 
 async function newSession(server: TestServer, id: string) {
   await server.gql(CreateSessionMutation, { input: { id } });

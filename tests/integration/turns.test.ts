@@ -14,26 +14,8 @@ import {
 import type { SendMessageInput } from '../gql/graphql.js';
 import { QueueEnded } from '../utils/queue.js';
 import { startTestServer, type TestServer } from '../utils/server.js';
+import { until, ofType, codeOf, streamText as tokens } from '../utils/events-of.js';
 
-type Typename = Event['__typename'];
-type EventOf<T extends Typename> = Extract<Event, { __typename: T }>;
-
-async function until<T extends Typename>(stream: EventStream, typename: T, timeoutMs?: number) {
-  const events = await stream.takeUntil((e) => e.__typename === typename, timeoutMs);
-  return { events, last: events.at(-1) as EventOf<T> };
-}
-
-function ofType<T extends Typename>(events: readonly Event[], typename: T): EventOf<T>[] {
-  return events.filter((e): e is EventOf<T> => e.__typename === typename);
-}
-
-function codeOf(result: ExecutionResult<unknown>): unknown {
-  expect(result.errors, 'expected a GraphQL error').toBeDefined();
-  return result.errors![0]!.extensions?.code;
-}
-
-/** What `/stream N` streams. */
-const tokens = (n: number) => Array.from({ length: n }, (_, i) => `t${i + 1} `).join('');
 
 async function open(server: TestServer, id: string) {
   await server.gql(CreateSessionMutation, { input: { id } });
