@@ -182,6 +182,8 @@ export function createApp(options: AppOptions = {}): App {
   const stopKeepAlive = keepAlive(wss, limits.keepAliveMs);
   const ws = useGraphQLWs(wss, yoga as never, {
     connectionInitWaitTimeout: limits.connectionInitWaitTimeoutMs,
+    maxSubscriptionsPerConnection: limits.maxSubscriptionsPerConnection,
+    maxConnectionsPerUser: limits.maxConnectionsPerUser,
     authenticate: (params) => auth.authenticate(params?.authorization as string | undefined),
     onError,
   });

@@ -12,7 +12,11 @@ export interface WsTransportOptions {
    * while the socket stayed open does not start new operations.
    * @default everyone is accepted
    */
-  authenticate?: (connectionParams: Record<string, unknown> | undefined) => Promise<unknown>;
+  authenticate?: (connectionParams: Record<string, unknown> | undefined) => Promise<string>;
+  /** Most subscriptions open at once on one connection; more get RATE_LIMITED. @default 100 */
+  maxSubscriptionsPerConnection?: number;
+  /** Most connections of one user (as `authenticate` names them) at once; more are closed with 4429. @default 50 */
+  maxConnectionsPerUser?: number;
   /** Where unexpected errors are reported. @default console.error */
   onError?: (error: unknown) => void;
   /**
@@ -33,20 +37,47 @@ export function useGraphQLWs(
   yoga: YogaServerInstance<{}, {}>,
   options: WsTransportOptions = {},
 ): { dispose: () => void | Promise<void> } {
-  return useServer(
+  const connections = new Map<string, number>();
+  const maxSubscriptions = options.maxSubscriptionsPerConnection ?? 100;
+  return useServer<Record<string, unknown> | undefined, { userId?: string }>(
     {
       connectionInitWaitTimeout: options.connectionInitWaitTimeout ?? 3000,
       onConnect: async (ctx) => {
         if (!options.authenticate) return true;
-        // false: graphql-ws closes with 4403 Forbidden.
-        return options.authenticate(ctx.connectionParams).then(
-          () => true,
-          () => false,
-        );
+        let userId: string;
+        try {
+          userId = await options.authenticate(ctx.connectionParams);
+        } catch {
+          return false; // graphql-ws closes with 4403 Forbidden
+        }
+        const open = connections.get(userId) ?? 0;
+        if (open >= (options.maxConnectionsPerUser ?? 50)) {
+          ctx.extra.socket.close(4429, 'Too many connections for this user');
+          return false;
+        }
+        connections.set(userId, open + 1);
+        ctx.extra.userId = userId;
+        return true;
+      },
+      onClose: (ctx) => {
+        const { userId } = ctx.extra;
+        if (userId === undefined) return;
+        ctx.extra.userId = undefined;
+        const open = (connections.get(userId) ?? 1) - 1;
+        if (open > 0) connections.set(userId, open);
+        else connections.delete(userId);
       },
       execute: (args: ExecutionArgs) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args: ExecutionArgs) => (args.rootValue as Enveloped).subscribe(args),
       onSubscribe: async (ctx, _id, payload) => {
+        // graphql-ws has already reserved this operation's id in ctx.subscriptions.
+        if (Object.keys(ctx.subscriptions).length > maxSubscriptions) {
+          return [
+            new GraphQLError(`At most ${maxSubscriptions} subscriptions per connection.`, {
+              extensions: { code: 'RATE_LIMITED' },
+            }),
+          ];
+        }
         const request = ctx.extra.request as IncomingMessage;
         const enveloped = yoga.getEnveloped({
           ...ctx,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { systemClock } from '../../src/clock.js';
+import { subscribeEvents, wsClient } from '../utils/clients.js';
 import { CreateSessionMutation, SendMessageMutation } from '../utils/operations.js';
 import { createQueue } from '../utils/queue.js';
 import { onCleanup, startTestServer, type TestServer } from '../utils/server.js';
@@ -104,5 +105,50 @@ describe('limits', () => {
     await new Promise((resolve) => live.socket.once('open', resolve));
     live.socket.send(JSON.stringify({ type: 'connection_init' }));
     await live.closed.nothingWithin(400);
+  });
+
+  it('bounds subscriptions per graphql-ws connection', async () => {
+    const server = await startTestServer({ limits: { maxSubscriptionsPerConnection: 2 } });
+    const id = await session(server, 'subs');
+    const client = wsClient(server);
+    const open = [subscribeEvents(client, id, 0), subscribeEvents(client, id, 0)];
+    await server.gql(SendMessageMutation, { input: { sessionId: id, text: 'hi' } });
+    for (const events of open) await events.untilComplete();
+    const third = subscribeEvents(client, id, 0);
+    await expect(third.next()).rejects.toThrow(/At most 2 subscriptions/);
+    // Once one completes there is room again; the server handles the client's "complete"
+    // and the next "subscribe" concurrently, so the first tries may still find it full.
+    open[0]!.unsubscribe();
+    for (let attempt = 0; ; attempt++) {
+      const again = subscribeEvents(client, id, 0);
+      const first = await again.next().catch((error: Error) => error);
+      if (!(first instanceof Error)) {
+        expect(first).toMatchObject({ seq: 1 });
+        break;
+      }
+      expect(first.message).toMatch(/At most 2 subscriptions/);
+      expect(attempt).toBeLessThan(20);
+    }
+  });
+
+  it('bounds graphql-ws connections per user (4429)', async () => {
+    const server = await startTestServer({ limits: { maxConnectionsPerUser: 2 } });
+    const connect = () => {
+      const { socket, closed } = rawSocket(server);
+      const acked = createQueue<string>();
+      socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));
+      socket.on('message', (data) => acked.push(JSON.parse(String(data)).type));
+      return { socket, closed, acked };
+    };
+    const first = connect();
+    const second = connect();
+    expect(await first.acked.next()).toBe('connection_ack');
+    expect(await second.acked.next()).toBe('connection_ack');
+    const third = connect();
+    expect(await third.closed.next()).toBe(4429);
+    first.socket.close();
+    await first.closed.next();
+    const fourth = connect();
+    expect(await fourth.acked.next()).toBe('connection_ack');
   });
 });
