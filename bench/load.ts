@@ -15,6 +15,10 @@
  *    without a gap, deltas concatenating to exactly the streamed text) and reports
  *    `{type: 'result'}`;
  * 3. `close` closes the round's clients (→ `closed`); `stop` closes them and exits.
+ *
+ * With `urls` (several instances of one cluster), session i is created and its messages are
+ * sent on instance `i mod n`, and subscriber k of every session connects to instance `k mod n`:
+ * every session has subscribers on every instance, and every instance runs turns.
  */
 import { performance } from 'node:perf_hooks';
 import { createClient, type Client } from 'graphql-ws';
@@ -25,6 +29,8 @@ import { percentile, sum } from './lib/stats.js';
 export interface LoadConfig {
   /** http://127.0.0.1:PORT/graphql */
   url: string;
+  /** Several instances serving the same sessions (see above); default `[url]`. */
+  urls?: string[];
   sessions: number;
   subscribersPerSession: number;
   warmupTokens: number;
@@ -109,8 +115,14 @@ class CountingWebSocket extends WebSocket {
 let config: LoadConfig;
 let sessionIds: string[] = [];
 
-async function graphql<T>(query: string, variables: Record<string, unknown>): Promise<T> {
-  const res = await fetch(config.url, {
+/** Instance `i mod n` of `urls` (without them, `url` is the only one). */
+const instanceUrl = (i: number) => {
+  const urls = config.urls?.length ? config.urls : [config.url];
+  return urls[i % urls.length]!;
+};
+
+async function graphql<T>(query: string, variables: Record<string, unknown>, url = config.url): Promise<T> {
+  const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
     body: JSON.stringify({ query, variables }),
@@ -122,10 +134,11 @@ async function graphql<T>(query: string, variables: Record<string, unknown>): Pr
 
 async function sendToAll(text: string): Promise<string[]> {
   const replies = await Promise.all(
-    sessionIds.map((sessionId) =>
+    sessionIds.map((sessionId, i) =>
       graphql<{ sendMessage: { turnId: string; queued: boolean } }>(
         'mutation Send($input: SendMessageInput!) { sendMessage(input: $input) { turnId queued } }',
         { input: { sessionId, text } },
+        instanceUrl(i),
       ),
     ),
   );
@@ -201,7 +214,9 @@ onParentMessage(async (message) => {
   if (stopRequested) return;
   if (message.type === 'start' && !config) {
     config = message.config as LoadConfig;
-    if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(config.url).hostname)) fatal(new Error('the bench only talks to loopback'));
+    for (const url of [config.url, ...(config.urls ?? [])]) {
+      if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname)) fatal(new Error('the bench only talks to loopback'));
+    }
     sendToParent({ type: 'started' });
   } else if (message.type === 'round' && config) {
     await closeClients();
@@ -235,13 +250,14 @@ async function closeClients() {
  */
 async function prepareRound(cfg: LoadConfig, round: number): Promise<() => Promise<LoadResult>> {
   sessionIds = Array.from({ length: cfg.sessions }, (_, i) => `bench-${round}-${i}`);
-  for (const id of sessionIds) {
-    await graphql('mutation Create($input: CreateSessionInput) { createSession(input: $input) { id } }', {
-      input: { id, permissionMode: 'ALLOW_ALL' },
-    });
+  for (const [i, id] of sessionIds.entries()) {
+    await graphql(
+      'mutation Create($input: CreateSessionInput) { createSession(input: $input) { id } }',
+      { input: { id, permissionMode: 'ALLOW_ALL' } },
+      instanceUrl(i),
+    );
   }
 
-  const wsUrl = cfg.url.replace(/^http/, 'ws');
   const connected: Promise<void>[] = [];
   for (let i = 0; i < cfg.sessions; i++) {
     for (let k = 0; k < cfg.subscribersPerSession; k++) {
@@ -249,7 +265,7 @@ async function prepareRound(cfg: LoadConfig, round: number): Promise<() => Promi
       let onFailed!: (e: unknown) => void;
       connected.push(new Promise<void>((resolve, reject) => ((onConnected = resolve), (onFailed = reject))));
       const client = createClient({
-        url: wsUrl,
+        url: instanceUrl(k).replace(/^http/, 'ws'),
         webSocketImpl: CountingWebSocket,
         lazy: false,
         retryAttempts: 0,

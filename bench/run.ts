@@ -9,13 +9,14 @@
  */
 import { parseArgs } from 'node:util';
 import { appendsScenario } from './appends.js';
+import { clusterScenario } from './cluster.js';
 import { fanoutScenario } from './fanout.js';
 import { killAll } from './lib/processes.js';
 import { machineInfo, printResult, writeResults, type ScenarioResult } from './lib/results.js';
 import type { Scenario } from './lib/scenario.js';
 
 /** Every scenario, in the order a full run takes them. New scenarios register here. */
-const scenarios: Scenario[] = [appendsScenario, fanoutScenario];
+const scenarios: Scenario[] = [appendsScenario, fanoutScenario, clusterScenario];
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -31,7 +32,8 @@ const { values, positionals } = parseArgs({
 
 if (values.help) {
   console.log('npm run bench [-- <scenario>…] [--quick] [--strict] [--no-write] [--repeats N] [--stores memory,sqlite]');
-  console.log('  BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the fan-out server\n\nscenarios:');
+  console.log('  BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the servers; BENCH_PROFILE_DIR=DIR only their measured rounds');
+  console.log('  cluster: BENCH_POSTGRES_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (default redis://127.0.0.1:6379)\n\nscenarios:');
   for (const s of scenarios) console.log(`  ${s.name.padEnd(10)} ${s.description}`);
   process.exit(0);
 }

@@ -1,28 +1,44 @@
 /**
  * The server under test, in a process of its own:
  *
- *   node --import tsx bench/server.ts --store memory|sqlite [--port 0] [--coalesce-window-ms 50] [--data-dir DIR]
+ *   node --import tsx bench/server.ts --store memory|sqlite|postgres [--port 0] [--coalesce-window-ms 50] [--data-dir DIR]
+ *     [--database-url postgres://…] [--pubsub memory|redis --redis-url redis://… --key-prefix P]
  *
  * Prints `bench server listening on <url>` on stdout. When started by the bench (with an IPC
  * channel) it answers `{type: 'usage'}` with its CPU time and memory so far, and stops
  * cleanly on `{type: 'stop'}` (so that `--cpu-prof` profiles get written); it also stops on
  * SIGTERM/SIGINT. `{type: 'profile', action: 'start'}` … `{type: 'profile', action: 'stop', file}`
  * records a V8 CPU profile of just that interval (open it in Chrome DevTools, or summarize it
- * with `bench/tools/cpuprofile.ts`). The store lives in DIR, or else in a temporary folder
- * removed on exit.
+ * with `bench/tools/cpuprofile.ts`). The SQLite store and the workspaces live in DIR, or else
+ * in a temporary folder removed on exit. `--store postgres` needs `--database-url` (an
+ * existing database; the bench creates and drops it); `--pubsub redis` needs `--redis-url`,
+ * and instances that serve the same sessions need the same `--key-prefix`.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createDemoAgent } from '../src/agents/demo.js';
 import { createApp } from '../src/app.js';
+import { createMemoryPubSub } from '../src/events/pubsub/memory.js';
+import type { PubSub } from '../src/events/pubsub/types.js';
 import { createMemoryStore } from '../src/store/memory.js';
 import { createSqliteStore } from '../src/store/sqlite.js';
 import type { Store } from '../src/store/types.js';
 import { fatal, onParentMessage, sendToParent } from './lib/processes.js';
+
+/** Calls of one method in a window: synchronous time, and time until its promise settled. */
+export interface MethodStats {
+  calls: number;
+  /** The synchronous part of the calls (what the event loop was blocked for), ms. */
+  ms: number;
+  maxMs: number;
+  /** Until the returned promise settled (= `ms` for a synchronous method): a round trip to PostgreSQL or Redis. */
+  waitMs: number;
+  maxWaitMs: number;
+}
 
 export interface ServerUsage {
   type: 'usage';
@@ -31,37 +47,56 @@ export interface ServerUsage {
   systemMicros: number;
   rssBytes: number;
   heapUsedBytes: number;
-  /** Event-loop lag is left to later scenarios; uptime helps sanity-check intervals. */
+  /** Uptime helps sanity-check intervals. */
   uptimeMs: number;
-  /** Time spent inside Store methods so far, per method (see `timeStore`). */
-  store: Record<string, { calls: number; ms: number; maxMs: number }>;
+  /** Event-loop delay since the previous `usage` (ms): how late timers and I/O callbacks ran. */
+  eventLoopDelay: { meanMs: number; p99Ms: number; maxMs: number };
+  /** Time spent in Store methods so far, per method (see `timeMethods`). */
+  store: Record<string, MethodStats>;
+  /** Likewise for the PubSub (`publish` is the interesting one). */
+  pubsub: Record<string, MethodStats>;
 }
 
 /**
- * Wraps a store so that the time spent in each of its methods is counted: the synchronous
- * part of each call, which for both stores here is all of the work (better-sqlite3 is
- * synchronous; the memory store does everything before its first await). This is what the
- * store costs the event loop, measured directly rather than inferred from throughput.
+ * Wraps an object (a Store, a PubSub) so that the time spent in each of its methods is
+ * counted: the synchronous part of each call, which for the memory and SQLite stores is all
+ * of the work (better-sqlite3 is synchronous; the memory store does everything before its
+ * first await), and the time until the promise it returns settles, which for PostgreSQL and
+ * Redis is the round trip (a commit, a PUBLISH). Other properties (`shared`) are kept as they
+ * are. This is what the backend costs the event loop and the write path, measured directly
+ * rather than inferred from throughput.
  */
-function timeStore(store: Store): { store: Store; stats: Record<string, { calls: number; ms: number; maxMs: number }> } {
-  const stats: Record<string, { calls: number; ms: number; maxMs: number }> = {};
-  const timed = {} as Record<string, unknown>;
-  for (const [name, value] of Object.entries(store)) {
+function timeMethods<T extends object>(target: T): { wrapped: T; stats: Record<string, MethodStats> } {
+  const stats: Record<string, MethodStats> = {};
+  const wrapped: Record<string, unknown> = { ...(target as Record<string, unknown>) };
+  for (const [name, value] of Object.entries(target)) {
     if (typeof value !== 'function') continue;
-    const stat = (stats[name] = { calls: 0, ms: 0, maxMs: 0 });
-    timed[name] = (...args: unknown[]) => {
+    const stat = (stats[name] = { calls: 0, ms: 0, maxMs: 0, waitMs: 0, maxWaitMs: 0 });
+    const settled = (start: number) => {
+      const ms = performance.now() - start;
+      stat.waitMs += ms;
+      if (ms > stat.maxWaitMs) stat.maxWaitMs = ms;
+    };
+    wrapped[name] = (...args: unknown[]) => {
       const start = performance.now();
+      let result: unknown;
       try {
-        return (value as (...a: unknown[]) => unknown).apply(store, args);
+        result = (value as (...a: unknown[]) => unknown).apply(target, args);
+        return result;
       } finally {
         const ms = performance.now() - start;
         stat.calls++;
         stat.ms += ms;
         if (ms > stat.maxMs) stat.maxMs = ms;
+        if (result instanceof Promise) {
+          const done = () => settled(start);
+          // Observes only: the caller still gets (and handles) the original promise.
+          result.then(done, done);
+        } else settled(start);
       }
     };
   }
-  return { store: timed as unknown as Store, stats };
+  return { wrapped: wrapped as T, stats };
 }
 
 const { values } = parseArgs({
@@ -70,26 +105,62 @@ const { values } = parseArgs({
     port: { type: 'string', default: '0' },
     host: { type: 'string', default: '127.0.0.1' },
     'coalesce-window-ms': { type: 'string' },
-    /** Where the store and workspaces go; the bench passes one it removes itself. */
+    /** Where the SQLite store and workspaces go; the bench passes one it removes itself. */
     'data-dir': { type: 'string' },
+    /** With `--store postgres`: an existing database (the bench creates and drops it). */
+    'database-url': { type: 'string' },
+    pubsub: { type: 'string', default: 'memory' },
+    /** With `--pubsub redis`. */
+    'redis-url': { type: 'string' },
+    /** Redis channel prefix; instances serving the same sessions share it, runs do not. */
+    'key-prefix': { type: 'string' },
+    /** This instance's name in leases (default: the app's, a random UUID with a shared store). */
+    'instance-id': { type: 'string' },
   },
 });
-if (values.store !== 'memory' && values.store !== 'sqlite') fatal(new Error(`--store must be memory or sqlite, got ${values.store}`));
+if (values.store !== 'memory' && values.store !== 'sqlite' && values.store !== 'postgres') {
+  fatal(new Error(`--store must be memory, sqlite or postgres, got ${values.store}`));
+}
+if (values.pubsub !== 'memory' && values.pubsub !== 'redis') fatal(new Error(`--pubsub must be memory or redis, got ${values.pubsub}`));
+if (values.store === 'postgres' && !values['database-url']) fatal(new Error('--store postgres needs --database-url'));
+if (values.pubsub === 'redis' && !values['redis-url']) fatal(new Error('--pubsub redis needs --redis-url'));
 if (values.host !== '127.0.0.1' && values.host !== '::1' && values.host !== 'localhost') fatal(new Error('the bench server only listens on loopback'));
 
 const dataDir = values['data-dir'] ?? mkdtempSync(join(tmpdir(), `switchboard-bench-${values.store}-`));
 // A folder made here is removed here; one passed in belongs to the caller.
 if (values['data-dir'] === undefined) process.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
 
-const timedStore = timeStore(
-  values.store === 'sqlite' ? createSqliteStore({ path: join(dataDir, 'switchboard.db') }) : createMemoryStore(),
-);
+async function openStore(): Promise<Store> {
+  if (values.store === 'sqlite') return createSqliteStore({ path: join(dataDir, 'switchboard.db') });
+  if (values.store === 'postgres') {
+    // Loaded only when used, as in src/main.ts.
+    const { createPostgresStore } = await import('../src/store/postgres.js');
+    return createPostgresStore({ connectionString: values['database-url']!, onError: (error) => console.error('[bench server] PostgreSQL:', error.message) });
+  }
+  return createMemoryStore();
+}
+
+async function openPubSub(): Promise<PubSub> {
+  if (values.pubsub === 'memory') return createMemoryPubSub();
+  const { createRedisPubSub } = await import('../src/events/pubsub/redis.js');
+  return createRedisPubSub({
+    url: values['redis-url']!,
+    keyPrefix: values['key-prefix'],
+    connectionName: 'switchboard-bench',
+    onError: (error) => console.error('[bench server]', error instanceof Error ? error.message : error),
+  });
+}
+
+const timedStore = timeMethods(await openStore().catch(fatal));
+const timedPubSub = timeMethods(await openPubSub());
 
 const app = createApp({
   port: Number(values.port),
   host: values.host,
   dataDir,
-  store: timedStore.store,
+  store: timedStore.wrapped,
+  pubsub: timedPubSub.wrapped,
+  instanceId: values['instance-id'],
   agent: createDemoAgent(),
   coalesceWindowMs: values['coalesce-window-ms'] === undefined ? undefined : Number(values['coalesce-window-ms']),
   shutdownGraceMs: 1000,
@@ -112,6 +183,8 @@ process.on('SIGTERM', () => void stop());
 process.on('SIGINT', () => void stop());
 
 let profiler: Session | null = null;
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 const { url } = await app.start();
 if (process.send) {
   onParentMessage(async (message) => {
@@ -125,10 +198,16 @@ if (process.send) {
         rssBytes: mem.rss,
         heapUsedBytes: mem.heapUsed,
         uptimeMs: process.uptime() * 1000,
+        eventLoopDelay: { meanMs: loopDelay.mean / 1e6, p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 },
         store: structuredClone(timedStore.stats),
+        pubsub: structuredClone(timedPubSub.stats),
       };
-      // The longest call is reported per window: start each window afresh.
-      for (const stat of Object.values(timedStore.stats)) stat.maxMs = 0;
+      // The longest call and the loop delay are reported per window: start each window afresh.
+      loopDelay.reset();
+      for (const stat of [...Object.values(timedStore.stats), ...Object.values(timedPubSub.stats)]) {
+        stat.maxMs = 0;
+        stat.maxWaitMs = 0;
+      }
       sendToParent(usage as unknown as { type: string });
     } else if (message.type === 'profile') {
       if (message.action === 'start') {
@@ -151,4 +230,4 @@ if (process.send) {
     }
   });
 }
-console.log(`bench server listening on ${url} (store: ${values.store})`);
+console.log(`bench server listening on ${url} (store: ${values.store}, pubsub: ${values.pubsub})`);

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const live = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
+const exitCleanups = new Set<() => void>();
 let hooked = false;
 
 function hookExit() {
@@ -21,7 +22,25 @@ function hookExit() {
   process.on('exit', () => {
     for (const child of live) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+    for (const cleanup of exitCleanups) {
+      try {
+        cleanup();
+      } catch (error) {
+        console.error('bench cleanup on exit failed:', error);
+      }
+    }
   });
+}
+
+/**
+ * Registers a synchronous last-resort cleanup (e.g. dropping a database through a
+ * synchronous child process) run when the bench exits without having undone the thing
+ * itself; the returned function unregisters it.
+ */
+export function onExitSync(cleanup: () => void): () => void {
+  hookExit();
+  exitCleanups.add(cleanup);
+  return () => void exitCleanups.delete(cleanup);
 }
 
 /** A fresh folder under the OS temp dir, removed by `removeTempDir` or else when the bench exits. */
