@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
@@ -19,6 +20,7 @@ import { createSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/types.js';
 import { graphiqlTabs } from './transport/graphiql.js';
 import { keepAlive } from './transport/keepalive.js';
+import { useRequestParamsJson } from './transport/request-params.js';
 import { useGraphQLWs } from './transport/ws.js';
 import { defaultLimits, type Limits } from './limits.js';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
@@ -126,6 +128,8 @@ export function createApp(options: AppOptions = {}): App {
     onError,
   });
   const shutdown = new AbortController();
+  // Every open subscription listens to it: past 10, Node would warn of a leak that is none.
+  setMaxListeners(0, shutdown.signal);
   const auth = createAuthenticator(options.authSecret, clock);
 
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
@@ -151,6 +155,7 @@ export function createApp(options: AppOptions = {}): App {
     renderGraphiQL,
     plugins: [
       useGraphQLSSE({ endpoint: `${GRAPHQL_PATH}/stream` }),
+      useRequestParamsJson(),
       // Expensive documents are refused at validation, before any resolver runs.
       maxDepthPlugin({ n: limits.maxDepth, exposeLimits: true }),
       maxAliasesPlugin({ n: limits.maxAliases, exposeLimits: true }),

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { toGraphQLError } from '../errors.js';
+import { MessageType } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { WebSocketServer } from 'ws';
@@ -27,6 +28,13 @@ export interface WsTransportOptions {
 }
 
 type Enveloped = ReturnType<YogaServerInstance<{}, {}>['getEnveloped']>;
+
+/**
+ * Types only a server sends. graphql-ws accepts them from a client as well-formed and then
+ * throws on them, which it takes for its own fault: a console.error with a stack trace and
+ * close code 4500. From a client they are as invalid as an unknown type: 4400.
+ */
+const SERVER_ONLY: ReadonlySet<unknown> = new Set([MessageType.ConnectionAck, MessageType.Next, MessageType.Error]);
 
 /**
  * graphql-ws on a ws server, executing through Yoga's envelop so that one schema, one context
@@ -67,6 +75,25 @@ export function useGraphQLWs(
         if (open > 0) connections.set(userId, open);
         else connections.delete(userId);
       },
+      // JSON.parse calls the reviver with key '' for the whole message, last; throwing there
+      // makes graphql-ws close with 4400 "Invalid message received". (An object under an
+      // empty key inside variables is seen the same way; one shaped like a server message
+      // is refused with it.)
+      jsonMessageReviver(key: string, value: unknown) {
+        if (key === '' && typeof value === 'object' && value !== null && SERVER_ONLY.has((value as { type?: unknown }).type)) {
+          throw new Error('a server-only message from a client');
+        }
+        return value;
+      },
+      // Every error sent in an `error` message: what onSubscribe returned (parse, validation,
+      // refusals: these bypass Yoga's masking, so some had no code) and what a stream threw
+      // while running. Mapped like every other error: a code, no HTTP status, nothing internal.
+      onError: (_ctx, _id, _payload, errors) =>
+        errors.map((error) => {
+          const masked = toGraphQLError(error, options.onError ?? console.error);
+          const { http: _status, ...extensions } = masked.extensions;
+          return { ...masked.toJSON(), extensions };
+        }),
       execute: (args: ExecutionArgs) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args: ExecutionArgs) => (args.rootValue as Enveloped).subscribe(args),
       onSubscribe: async (ctx, _id, payload) => {
@@ -110,7 +137,15 @@ export function useGraphQLWs(
           contextValue,
           rootValue: enveloped,
         };
-        const errors = enveloped.validate(args.schema, args.document);
+        let errors: readonly GraphQLError[];
+        try {
+          errors = enveloped.validate(args.schema, args.document);
+        } catch (error) {
+          // A rule may throw instead of reporting (graphql-armor's limits do): a refusal too,
+          // not a fault of the server's (graphql-ws would close with 4500 and log it).
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
         if (errors.length > 0) return errors;
         return args;
       },
