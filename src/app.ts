@@ -19,7 +19,6 @@ import { join } from 'node:path';
 import { createSqliteStore } from './store/sqlite.js';
 import type { Store } from './store/types.js';
 import { graphiqlTabs } from './transport/graphiql.js';
-import { keepAlive } from './transport/keepalive.js';
 import { useRequestParamsJson } from './transport/request-params.js';
 import { useGraphQLWs } from './transport/ws.js';
 import { defaultLimits, type Limits } from './limits.js';
@@ -136,6 +135,8 @@ export function createApp(options: AppOptions = {}): App {
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
+    // Also bounds chunked bodies, which carry no Content-Length to refuse them by up front.
+    maxRequestBodySize: limits.maxRequestBytes,
     logging: false,
     context: async (initial: { request: Request; connectionParams?: Record<string, unknown> }): Promise<Context> => ({
       // graphql-ws carries the token in connectionParams; HTTP and SSE in the header.
@@ -184,11 +185,11 @@ export function createApp(options: AppOptions = {}): App {
   });
 
   const wss = new WebSocketServer({ server, path: GRAPHQL_PATH });
-  const stopKeepAlive = keepAlive(wss, limits.keepAliveMs);
   const ws = useGraphQLWs(wss, yoga as never, {
     connectionInitWaitTimeout: limits.connectionInitWaitTimeoutMs,
     maxSubscriptionsPerConnection: limits.maxSubscriptionsPerConnection,
     maxConnectionsPerUser: limits.maxConnectionsPerUser,
+    keepAliveMs: limits.keepAliveMs,
     authenticate: (params) => auth.authenticate(params?.authorization as string | undefined),
     onError,
   });
@@ -234,7 +235,6 @@ export function createApp(options: AppOptions = {}): App {
         await within(sessions.streamsClosed());
         // Let the transports write their "complete" messages before the close frames.
         await new Promise((resolve) => setImmediate(resolve));
-        stopKeepAlive();
         await ws.dispose();
         server.closeIdleConnections();
         await within(closed);

@@ -49,12 +49,15 @@ export function toGraphQLError(error: unknown, log: (err: unknown) => void): Gra
   if (gql && isGraphQLErrorChain(gql)) {
     // Yoga attaches the parser's own message as `originalError`; clients get none of it.
     const { originalError: _internal, ...extensions } = gql.extensions as Record<string, unknown>;
-    const code = extensions.code ?? (gql.path ? undefined : 'BAD_USER_INPUT');
+    const code = YOGA_CODES[extensions.code as string] ?? extensions.code ?? (gql.path ? undefined : 'BAD_USER_INPUT');
     return new GraphQLError(gql.message, { ...at, extensions: code ? { ...extensions, code } : extensions });
   }
   log(error);
   return new GraphQLError('Unexpected error.', { ...at, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 }
+
+/** Yoga's own codes that the contract names differently. */
+const YOGA_CODES: Record<string, ErrorCode> = { REQUEST_ENTITY_TOO_LARGE: 'PAYLOAD_TOO_LARGE' };
 
 function findDomainError(error: unknown): SwitchboardError | undefined {
   for (let e = error, depth = 0; e && depth < 10; depth++) {

@@ -18,6 +18,12 @@ export interface WsTransportOptions {
   maxSubscriptionsPerConnection?: number;
   /** Most connections of one user (as `authenticate` names them) at once; more are closed with 4429. @default 50 */
   maxConnectionsPerUser?: number;
+  /**
+   * A ping every this many ms; a socket that has not answered within the next interval is
+   * terminated (a dead peer), ending its subscriptions.
+   * @default 30000
+   */
+  keepAliveMs?: number;
   /** Where unexpected errors are reported. @default console.error */
   onError?: (error: unknown) => void;
   /**
@@ -151,5 +157,6 @@ export function useGraphQLWs(
       },
     },
     wss,
+    options.keepAliveMs ?? 30_000,
   );
 }

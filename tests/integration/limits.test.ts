@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { systemClock } from '../../src/clock.js';
@@ -34,6 +35,21 @@ describe('limits', () => {
     expect(res.status).toBe(413);
     expect(await res.json()).toMatchObject({ errors: [{ extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
     expect((await server.request('{ sessions { id } }')).errors).toBeUndefined();
+
+    // A chunked body has no Content-Length to refuse it by up front: it is counted as it comes.
+    const chunked = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
+      const req = request(server.url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+        let body = '';
+        res.on('data', (chunk) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode, body }));
+      });
+      req.on('error', reject);
+      const body = JSON.stringify({ query: `{ sessions { id } } # ${'x'.repeat(3000)}` });
+      req.write(body.slice(0, 1000));
+      req.end(body.slice(1000));
+    });
+    expect(chunked.status).toBe(413);
+    expect(JSON.parse(chunked.body)).toMatchObject({ errors: [{ extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
   });
 
   it('bounds message text and attachments', async () => {
