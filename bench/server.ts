@@ -166,7 +166,7 @@ const app = createApp({
   shutdownGraceMs: 1000,
   // Every bench client is the single user `local` (no AUTH_SECRET), standing in for many
   // browsers of many users: per-user bounds would otherwise cap the load itself.
-  limits: { maxConnectionsPerUser: 100_000, sendMessagesPerMinute: 1_000_000 },
+  limits: { maxConnectionsPerUser: 100_000, maxSubscriptionsPerUser: 100_000, sendMessagesPerMinute: 1_000_000 },
   onError: (error) => console.error('[bench server]', error),
 });
 

@@ -25,6 +25,11 @@ export interface Limits {
   maxSubscriptionsPerConnection: number;
   /** Most graphql-ws connections of one user at once: more is closed with 4429. @default 50 */
   maxConnectionsPerUser: number;
+  /**
+   * Most `sessionEvents` subscriptions of one user open at once, over every transport (an SSE
+   * stream in distinct connections mode is one): more is RATE_LIMITED. @default 500
+   */
+  maxSubscriptionsPerUser: number;
   /** `sendMessage` calls per user per minute (a bucket that refills steadily): more is RATE_LIMITED. @default 120 */
   sendMessagesPerMinute: number;
   /** Most messages waiting in one session's queue: more is RATE_LIMITED. @default 100 */
@@ -47,6 +52,7 @@ export const defaultLimits: Limits = {
   maxDirectives: 50,
   maxSubscriptionsPerConnection: 100,
   maxConnectionsPerUser: 50,
+  maxSubscriptionsPerUser: 500,
   sendMessagesPerMinute: 120,
   maxQueuedMessages: 100,
   connectionInitWaitTimeoutMs: 3000,

@@ -45,7 +45,10 @@ export interface SessionManagerOptions {
   /** This instance's name in leases and forwarded commands. @default a random UUID */
   instanceId?: string;
   /** Message size, queue and rate bounds. @default defaultLimits */
-  limits?: Pick<Limits, 'maxMessageChars' | 'maxAttachments' | 'maxAttachmentBytes' | 'sendMessagesPerMinute' | 'maxQueuedMessages'>;
+  limits?: Pick<
+    Limits,
+    'maxMessageChars' | 'maxAttachments' | 'maxAttachmentBytes' | 'sendMessagesPerMinute' | 'maxQueuedMessages' | 'maxSubscriptionsPerUser'
+  >;
 }
 
 export interface CreateSessionInput {
@@ -102,6 +105,8 @@ export class SessionManager {
   readonly instanceId: string;
   private readonly runners = new Map<string, Runner>();
   private readonly streams = new Set<SessionCursor>();
+  /** Open event streams per user, for `maxSubscriptionsPerUser`. */
+  private readonly streamsPerUser = new Map<string, number>();
   /** Sessions whose lease this instance holds. */
   private readonly held = new Set<string>();
   private readonly newId: () => string;
@@ -178,6 +183,11 @@ export class SessionManager {
   async subscribe(userId: string, sessionId: string, after: number | null | undefined, signal?: AbortSignal) {
     if (after != null && (!Number.isInteger(after) || after < 0)) throw badInput('after must be 0 or more.');
     await this.get(userId, sessionId);
+    const open = this.streamsPerUser.get(userId) ?? 0;
+    if (open >= this.limits.maxSubscriptionsPerUser) {
+      throw new SwitchboardError('RATE_LIMITED', `At most ${this.limits.maxSubscriptionsPerUser} open subscriptions per user.`);
+    }
+    this.streamsPerUser.set(userId, open + 1);
     const cursor = new SessionCursor({
       store: this.options.store,
       pubsub: this.options.pubsub,
@@ -186,7 +196,12 @@ export class SessionManager {
       signal,
     });
     this.streams.add(cursor);
-    void cursor.closed.then(() => this.streams.delete(cursor));
+    void cursor.closed.then(() => {
+      this.streams.delete(cursor);
+      const left = (this.streamsPerUser.get(userId) ?? 1) - 1;
+      if (left > 0) this.streamsPerUser.set(userId, left);
+      else this.streamsPerUser.delete(userId);
+    });
     return cursor;
   }
 

@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { systemClock } from '../../src/clock.js';
-import { subscribeEvents, wsClient } from '../utils/clients.js';
+import { sseClient, subscribeEvents, wsClient } from '../utils/clients.js';
 import { CreateSessionMutation, SendMessageMutation } from '../utils/operations.js';
 import { createQueue } from '../utils/queue.js';
 import { onCleanup, startTestServer, type TestServer } from '../utils/server.js';
@@ -166,5 +166,23 @@ describe('limits', () => {
     await first.closed.next();
     const fourth = connect();
     expect(await fourth.acked.next()).toBe('connection_ack');
+  });
+
+  it('bounds open subscriptions per user across transports', async () => {
+    const server = await startTestServer({ limits: { maxSubscriptionsPerUser: 2 } });
+    const id = await session(server, 'per-user');
+    const overWs = subscribeEvents(wsClient(server), id, 0);
+    const overSse = subscribeEvents(sseClient(server, 'distinct'), id, 0);
+    await server.gql(SendMessageMutation, { input: { sessionId: id, text: 'hi' } });
+    await Promise.all([overWs.untilComplete(), overSse.untilComplete()]);
+    const third = subscribeEvents(wsClient(server), id, 0);
+    await expect(third.next()).rejects.toThrow(/At most 2 open subscriptions per user/);
+    // Closing one makes room (the server sees the SSE stream end a moment later).
+    overSse.unsubscribe();
+    for (let attempt = 0; ; attempt++) {
+      const next = await subscribeEvents(wsClient(server), id, 0).next().catch((error: Error) => error);
+      if (!(next instanceof Error)) break;
+      expect(attempt).toBeLessThan(50);
+    }
   });
 });
