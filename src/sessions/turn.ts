@@ -28,8 +28,10 @@ export interface TurnRun {
 export async function runTurn(run: TurnRun): Promise<void> {
   const { turn, log, clock, gate, controller } = run;
   const signal = controller.signal;
+  const now = isoClock(clock);
   const emit = (body: SessionEventBody) =>
-    log.emit({ ...body, sessionId: turn.sessionId, turnId: turn.turnId, at: new Date(clock.now()).toISOString() } as NewSessionEvent);
+    log.emit({ ...body, sessionId: turn.sessionId, turnId: turn.turnId, at: now() } as NewSessionEvent);
+  const race = abortRace(signal);
 
   let text = '';
   let inText = false;
@@ -43,7 +45,7 @@ export async function runTurn(run: TurnRun): Promise<void> {
 
   try {
     for (;;) {
-      const step = await unlessAborted(iterator.next(), signal);
+      const step = await race.step(iterator.next());
       if (step === 'aborted') break;
       if (step.done) break;
       const event: AgentEvent = step.value;
@@ -98,6 +100,7 @@ export async function runTurn(run: TurnRun): Promise<void> {
       });
     }
   } finally {
+    race.dispose();
     if (signal.aborted) {
       // Let the agent clean up, but never wait for it: it may ignore the signal.
       void Promise.resolve()
@@ -112,31 +115,42 @@ export async function runTurn(run: TurnRun): Promise<void> {
 }
 
 /**
- * The step's result, or 'aborted' as soon as the signal fires, whichever comes first. Unlike
- * a race against one long-lived "aborted" promise, it leaves no reaction behind per step (a
- * turn of 100 000 tokens would otherwise hold 100 000 of them until it ends).
+ * Races each step of an agent against the turn's abort. One abort listener for the whole
+ * turn settles whichever step is pending, so a step costs one promise: no listener to add and
+ * remove per token, and no reaction left behind per step on a long-lived "aborted" promise
+ * (a turn of 100 000 tokens would otherwise hold 100 000 of them until it ends).
  */
-function unlessAborted<T>(step: Promise<T>, signal: AbortSignal): Promise<T | 'aborted'> {
-  if (signal.aborted) {
-    // The step is abandoned: its rejection must not go unhandled.
-    step.catch(() => {});
-    return Promise.resolve('aborted');
-  }
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      step.catch(() => {});
-      resolve('aborted');
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    step.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+function abortRace(signal: AbortSignal) {
+  let settlePending: ((value: 'aborted') => void) | null = null;
+  const onAbort = () => settlePending?.('aborted');
+  signal.addEventListener('abort', onAbort, { once: true });
+  return {
+    step<T>(next: Promise<T>): Promise<T | 'aborted'> {
+      if (signal.aborted) {
+        // The step is abandoned: its rejection must not go unhandled.
+        next.catch(() => {});
+        return Promise.resolve('aborted');
+      }
+      return new Promise<T | 'aborted'>((resolve, reject) => {
+        settlePending = resolve;
+        // Settling twice is a no-op: whichever of the step and the abort comes first wins.
+        next.then(resolve, reject);
+      });
+    },
+    dispose: () => signal.removeEventListener('abort', onAbort),
+  };
+}
+
+/** ISO-8601 of a clock's now, computed once per millisecond: every token carries one. */
+function isoClock(clock: Clock): () => string {
+  let lastMs = Number.NaN;
+  let lastIso = '';
+  return () => {
+    const ms = clock.now();
+    if (ms !== lastMs) {
+      lastMs = ms;
+      lastIso = new Date(ms).toISOString();
+    }
+    return lastIso;
+  };
 }
