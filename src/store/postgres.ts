@@ -3,6 +3,7 @@ import { SwitchboardError } from '../errors.js';
 import type { NewSessionEvent, SessionEvent, SessionStatus } from '../events/types.js';
 import { postgresMigrations } from './postgres-migrations.js';
 import { projectionOf, type ProjectionOp } from './projection.js';
+import { toMessage, toSession, type MessageRow, type SessionRow } from './rows.js';
 import type {
   ConfigRecord,
   LeaseRecord,
@@ -72,28 +73,6 @@ export class PostgresStoreOpenError extends Error {
 /** Serializes migrations of every instance starting against the same database. */
 const MIGRATION_LOCK_KEY = 0x53_57_42_44; // "SWBD"
 
-interface SessionRow {
-  id: string;
-  user_id: string;
-  title: string;
-  model: string;
-  permission_mode: SessionRecord['permissionMode'];
-  status: SessionStatus;
-  last_seq: number;
-  created_at: string;
-  updated_at: string;
-}
-
-interface MessageRow {
-  position: number;
-  id: string;
-  role: MessageRecord['role'];
-  text: string;
-  turn_id: string;
-  created_at: string;
-  tool_calls: ToolCallRecord[];
-}
-
 interface PermissionRow {
   request: PermissionRecord['request'];
   turn_id: string | null;
@@ -126,27 +105,6 @@ const run = <R extends pg.QueryResultRow = pg.QueryResultRow>(db: Queryable, tex
 
 const LEASE_QUERY = 'SELECT holder, expires_at FROM leases WHERE session_id = $1';
 const SESSION_COLUMNS = 'id, user_id, title, model, permission_mode, status, last_seq, created_at, updated_at';
-
-const toSession = (r: SessionRow): SessionRecord => ({
-  id: r.id,
-  userId: r.user_id,
-  title: r.title,
-  model: r.model,
-  permissionMode: r.permission_mode,
-  status: r.status,
-  lastSeq: r.last_seq,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-const toMessage = (r: MessageRow): MessageRecord => ({
-  id: r.id,
-  role: r.role,
-  text: r.text,
-  turnId: r.turn_id,
-  createdAt: r.created_at,
-  toolCalls: r.tool_calls,
-});
 
 const toPermission = (r: PermissionRow): PermissionRecord => ({ request: r.request, turnId: r.turn_id, status: r.status });
 
@@ -273,7 +231,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         await insertMessage(client, sessionId, op.message);
         return;
       case 'addToolCall': {
-        const { rows } = await run<MessageRow>(
+        const { rows } = await run<MessageRow<ToolCallRecord[]>>(
           client,
           'SELECT position, role, turn_id, tool_calls FROM messages WHERE session_id = $1 ORDER BY position DESC LIMIT 1',
           [sessionId],
@@ -292,7 +250,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       }
       case 'toolResult': {
         // Newest message holding the call; containment keeps the match exact (no substring hits).
-        const { rows } = await run<MessageRow>(
+        const { rows } = await run<MessageRow<ToolCallRecord[]>>(
           client,
           `SELECT position, tool_calls FROM messages WHERE session_id = $1 AND tool_calls @> $2::jsonb
            ORDER BY position DESC LIMIT 1`,
@@ -470,7 +428,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     },
 
     async listMessages(sessionId) {
-      const rows = await query<MessageRow>('SELECT * FROM messages WHERE session_id = $1 ORDER BY position', [sessionId]);
+      const rows = await query<MessageRow<ToolCallRecord[]>>('SELECT * FROM messages WHERE session_id = $1 ORDER BY position', [sessionId]);
       return rows.map(toMessage);
     },
 

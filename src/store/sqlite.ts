@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { NewSessionEvent, SessionEvent, SessionStatus } from '../events/types.js';
 import { projectionOf, type ProjectionOp } from './projection.js';
+import { toMessage, toSession, type MessageRow, type SessionRow } from './rows.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
 import type {
   ConfigRecord,
@@ -35,49 +36,6 @@ export class StoreOpenError extends Error {
     super(`cannot open the store ${path}: ${reason}`, options);
   }
 }
-
-interface SessionRow {
-  id: string;
-  user_id: string;
-  title: string;
-  model: string;
-  permission_mode: SessionRecord['permissionMode'];
-  status: SessionStatus;
-  last_seq: number;
-  created_at: string;
-  updated_at: string;
-}
-
-interface MessageRow {
-  position: number;
-  id: string;
-  role: MessageRecord['role'];
-  text: string;
-  turn_id: string;
-  created_at: string;
-  tool_calls: string;
-}
-
-const toSession = (r: SessionRow): SessionRecord => ({
-  id: r.id,
-  userId: r.user_id,
-  title: r.title,
-  model: r.model,
-  permissionMode: r.permission_mode,
-  status: r.status,
-  lastSeq: r.last_seq,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-const toMessage = (r: MessageRow): MessageRecord => ({
-  id: r.id,
-  role: r.role,
-  text: r.text,
-  turnId: r.turn_id,
-  createdAt: r.created_at,
-  toolCalls: JSON.parse(r.tool_calls) as ToolCallRecord[],
-});
 
 /**
  * The embedded default: one SQLite file in WAL mode. better-sqlite3 is synchronous, which
@@ -120,8 +78,8 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000 }: SqliteStoreOpt
     readEvents: db.prepare<[string, number, number], { body: string }>(
       'SELECT body FROM events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?',
     ),
-    listMessages: db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE session_id = ? ORDER BY position'),
-    lastMessage: db.prepare<[string], MessageRow>(
+    listMessages: db.prepare<[string], MessageRow<string>>('SELECT * FROM messages WHERE session_id = ? ORDER BY position'),
+    lastMessage: db.prepare<[string], MessageRow<string>>(
       'SELECT * FROM messages WHERE session_id = ? ORDER BY position DESC LIMIT 1',
     ),
     insertMessage: db.prepare(
@@ -129,7 +87,7 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000 }: SqliteStoreOpt
        VALUES (@sessionId, COALESCE((SELECT MAX(position) + 1 FROM messages WHERE session_id = @sessionId), 1),
                @id, @role, @text, @turnId, @createdAt, @toolCalls)`,
     ),
-    messageWithTool: db.prepare<[string, string], MessageRow>(
+    messageWithTool: db.prepare<[string, string], MessageRow<string>>(
       `SELECT * FROM messages WHERE session_id = ? AND instr(tool_calls, ?) > 0 ORDER BY position DESC LIMIT 1`,
     ),
     setToolCalls: db.prepare<[string, string, number]>(
