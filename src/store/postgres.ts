@@ -10,7 +10,6 @@ import type {
   MessageRecord,
   PermissionRecord,
   QueuedMessageRecord,
-  SessionRecord,
   Store,
   ToolCallRecord,
 } from './types.js';

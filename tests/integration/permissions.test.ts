@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { seqs, subscribeEvents, wsClient, type Event } from '../utils/clients.js';
+import { seqs, subscribeEvents, wsClient } from '../utils/clients.js';
 import {
   CancelTurnMutation,
   CreateSessionMutation,

@@ -1,6 +1,6 @@
 import type { ExecutionResult, GraphQLFormattedError } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { deltaText, seqs, subscribe, subscribeEvents, wsClient, type Event, type EventStream } from '../utils/clients.js';
+import { deltaText, seqs, subscribe, subscribeEvents, wsClient, type EventStream } from '../utils/clients.js';
 import {
   CancelTurnMutation,
   CreateSessionMutation,
