@@ -111,7 +111,7 @@ export function createApp(options: AppOptions = {}): App {
     coalesceMaxBytes: options.coalesceMaxBytes,
     onError,
   });
-  const config = new UserConfigService(store, pubsub, agent.models);
+  const config = new UserConfigService(store, pubsub, agent.models, onError);
   const sessions = new SessionManager({
     store,
     pubsub,

@@ -1,5 +1,6 @@
 import { badInput } from './errors.js';
 import type { PubSub } from './events/pubsub/types.js';
+import { topicStream } from './events/topic-stream.js';
 import { configTopic } from './events/topics.js';
 import type { PermissionMode } from './events/types.js';
 import type { ConfigRecord, Store } from './store/types.js';
@@ -27,6 +28,8 @@ export class UserConfigService {
     private readonly store: Store,
     private readonly pubsub: PubSub,
     private readonly models: readonly string[],
+    /** Where a failed publish is reported; the change itself is stored. @default console.error */
+    private readonly onError: (error: unknown) => void = console.error,
   ) {}
 
   async get(userId: string): Promise<UserConfig> {
@@ -51,15 +54,49 @@ export class UserConfigService {
       permissionMode: input.permissionMode ?? current.permissionMode,
       theme: input.theme === undefined ? current.theme : input.theme,
     };
-    const configChanged =
-      next.defaultModel !== current.defaultModel || next.permissionMode !== current.permissionMode;
-    const themeChanged = JSON.stringify(next.theme) !== JSON.stringify(current.theme);
     await this.store.putConfig(userId, next);
     const config = { ...next, models: this.models };
-    if (configChanged || themeChanged) {
-      const event: ConfigChangedEvent = { changeType: configChanged ? 'CONFIG' : 'THEME', config };
-      await this.pubsub.publish(configTopic(userId), event);
+    const changeType = changeTypeOf(current, config);
+    if (changeType) {
+      const event: ConfigChangedEvent = { changeType, config };
+      // Stored is what counts: a lost publish is made up for by the subscribers' resync.
+      await this.pubsub.publish(configTopic(userId), event).catch(this.onError);
     }
     return config;
   }
+
+  /**
+   * A user's configChanged events. After a pub/sub outage, in which changes made through
+   * other instances may have been missed, the config is read again and one event is
+   * delivered if it differs from the last one this stream knew.
+   */
+  async changes(userId: string, signal?: AbortSignal): Promise<AsyncIterableIterator<ConfigChangedEvent>> {
+    let last: UserConfig = await this.get(userId);
+    const stream = topicStream<ConfigChangedEvent>({
+      pubsub: this.pubsub,
+      topic: configTopic(userId),
+      signal,
+      onResync: async () => {
+        const now = await this.get(userId);
+        const changeType = changeTypeOf(last, now);
+        return changeType ? { changeType, config: now } : undefined;
+      },
+    });
+    const changes: AsyncIterableIterator<ConfigChangedEvent> = {
+      [Symbol.asyncIterator]: () => changes,
+      async next() {
+        const result = await stream.next();
+        if (!result.done) last = result.value.config;
+        return result;
+      },
+      return: () => stream.return!(),
+    };
+    return changes;
+  }
+}
+
+/** THEME when only the theme differs, CONFIG when anything else does, null when nothing does. */
+function changeTypeOf(before: ConfigRecord, after: ConfigRecord): ConfigChangeType | null {
+  if (before.defaultModel !== after.defaultModel || before.permissionMode !== after.permissionMode) return 'CONFIG';
+  return JSON.stringify(before.theme) !== JSON.stringify(after.theme) ? 'THEME' : null;
 }

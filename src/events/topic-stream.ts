@@ -1,6 +1,6 @@
 import { PUBSUB_RESYNC, type PubSub } from './pubsub/types.js';
 
-export interface TopicStreamOptions {
+export interface TopicStreamOptions<T = unknown> {
   pubsub: PubSub;
   topic: string;
   /**
@@ -12,22 +12,34 @@ export interface TopicStreamOptions {
   maxBuffered?: number;
   /** Completes the stream (server stop). */
   signal?: AbortSignal;
+  /**
+   * After an outage in which messages may have been lost (PUBSUB_RESYNC): what to deliver in
+   * their place, if anything, e.g. the state as it is now when it differs from the last one.
+   * @default nothing is delivered
+   */
+  onResync?: () => Promise<T | undefined>;
 }
 
 /**
  * Live messages of one topic as an async iterator that can be returned from at any time,
  * even while it waits (an async generator could not be, until its next message).
  */
-export function topicStream<T>({ pubsub, topic, maxBuffered = 64, signal }: TopicStreamOptions): AsyncIterableIterator<T> {
+export function topicStream<T>({ pubsub, topic, maxBuffered = 64, signal, onResync }: TopicStreamOptions<T>): AsyncIterableIterator<T> {
   const buffer: T[] = [];
   let wake: (() => void) | null = null;
   let closed = false;
-  const unsubscribe = pubsub.subscribe(topic, (payload) => {
-    // Each message carries a whole state, so nothing needs reading again after an outage.
-    if (payload === PUBSUB_RESYNC) return;
-    buffer.push(payload as T);
+  const push = (message: T) => {
+    if (closed) return;
+    buffer.push(message);
     if (buffer.length > maxBuffered) buffer.shift();
     wake?.();
+  };
+  const unsubscribe = pubsub.subscribe(topic, (payload) => {
+    if (payload !== PUBSUB_RESYNC) return push(payload as T);
+    void onResync?.().then(
+      (message) => message !== undefined && push(message),
+      () => {}, // the next resync or message brings it
+    );
   });
   const close = (): IteratorReturnResult<undefined> => {
     if (!closed) {

@@ -1,5 +1,3 @@
-import { topicStream } from '../events/topic-stream.js';
-import { configTopic } from '../events/topics.js';
 import type { ConfigChangedEvent, UserConfig } from '../user-config.js';
 import { builder } from './builder.js';
 import { ConfigChangeTypeEnum, PermissionModeEnum } from './enums.js';
@@ -46,8 +44,7 @@ builder.subscriptionField('configChanged', (t) =>
   t.field({
     type: ConfigChangedEventRef,
     description: "The caller's config or theme changed (from any of the caller's clients).",
-    subscribe: (_root, _args, ctx) =>
-      topicStream<ConfigChangedEvent>({ pubsub: ctx.pubsub, topic: configTopic(ctx.userId), signal: ctx.shutdown }),
+    subscribe: (_root, _args, ctx) => ctx.config.changes(ctx.userId, ctx.shutdown),
     resolve: (event) => event,
   }),
 );

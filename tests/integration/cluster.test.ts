@@ -5,13 +5,15 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createRedisPubSub } from '../../src/events/pubsub/redis.js';
 import { createPostgresStore } from '../../src/store/postgres.js';
-import { deltaText, seqs, subscribeEvents, wsClient, type Event } from '../utils/clients.js';
+import { deltaText, seqs, subscribe, subscribeEvents, wsClient, type Event } from '../utils/clients.js';
 import {
   CancelTurnMutation,
+  ConfigChangedSubscription,
   CreateSessionMutation,
   RespondToPermissionMutation,
   SendMessageMutation,
   SessionQuery,
+  UpdateConfigMutation,
 } from '../utils/operations.js';
 import { createTestDatabase, requirePostgres, type TestDatabase } from '../utils/postgres.js';
 import { startServerProcess } from '../utils/process.js';
@@ -162,6 +164,32 @@ describeWithService(services, 'several instances on PostgreSQL and Redis', () =>
     const resumed = await subscribeEvents(ws(a), id, seqs(before).at(-1)!).untilComplete();
     expect(resumed).toEqual(rest);
     await waitUntil(async () => (await fetch(`${b.origin}/readyz`)).status === 200, 'B ready again');
+  });
+
+  it('a config change made during a Redis outage reaches the other instance once Redis is back', async () => {
+    const own = await startRedis();
+    const [a, b] = await Promise.all([instance({ redisUrl: own.url }), instance({ redisUrl: own.url })]);
+    const changes = subscribe(ws(b), ConfigChangedSubscription, {});
+    // graphql-ws says nothing when a subscription is live: change until B hears one.
+    for (let n = 0; ; n++) {
+      await a.gql(UpdateConfigMutation, { input: { theme: { n } } });
+      const heard = await changes.next(200).catch(() => null);
+      if (heard) break;
+      expect(n).toBeLessThan(50);
+    }
+    while (await changes.next(100).catch(() => null));
+
+    await own.stop();
+    const during = await a.request(UpdateConfigMutation, { input: { theme: { n: 'outage' } } });
+    expect(during.errors).toBeUndefined();
+    await own.restart();
+    for (;;) {
+      const change = await changes.next(20_000);
+      if (JSON.stringify(change.data?.configChanged.config.theme) === JSON.stringify({ n: 'outage' })) {
+        expect(change.data?.configChanged.changeType).toBe('THEME');
+        break;
+      }
+    }
   });
 
   it('without PostgreSQL: /readyz 503 and clear errors; when it is back, service resumes with nothing lost', async () => {
