@@ -7,6 +7,14 @@
  * live for the whole run; rounds (fresh sessions and clients each) alternate between the
  * stores, and the median of each is reported, with the ratio sqlite/memory of delivered
  * tokens/s (target ≥ 0.90).
+ *
+ * The two baselines of issue 6 run in the same run, as extra rows, driven by the same load
+ * generator (`--servers switchboard,naive-yoga,raw-ws`, all by default): `baselines/naive-yoga.ts`
+ * (graphql-yoga `createPubSub` + graphql-ws, one message per token) and `baselines/raw-ws.ts`
+ * (raw `ws`, each event serialized once). Without coalescing they send one WebSocket message
+ * per token, so they stream `baselineTokens` per session (default 2,000 instead of 10,000;
+ * tokens/s is a rate, and 10,000 × 200 subscribers would take naive Yoga over a minute per
+ * round). The same correctness checks hold for them, unrelaxed.
  */
 import { join, resolve } from 'node:path';
 import type { LoadConfig, LoadResult } from './load.js';
@@ -17,6 +25,12 @@ import { fmt, median } from './lib/stats.js';
 import type { ServerUsage } from './server.js';
 
 export type StoreKind = 'memory' | 'sqlite';
+/** The baseline servers of issue 6 (`bench/baselines/`). */
+export type BaselineKind = 'naive-yoga' | 'raw-ws';
+/** A row of the table: Switchboard with a store, or a baseline. */
+export type TargetKind = StoreKind | BaselineKind;
+export const baselineKinds: readonly BaselineKind[] = ['naive-yoga', 'raw-ws'];
+const isBaseline = (kind: TargetKind): kind is BaselineKind => (baselineKinds as readonly string[]).includes(kind);
 
 export interface FanoutOptions {
   sessions: number;
@@ -27,6 +41,10 @@ export interface FanoutOptions {
   /** Rounds run first on every server and not counted (JIT, first allocations). */
   warmupRounds: number;
   stores: StoreKind[];
+  /** Baseline servers run as extra rows (`--servers`). */
+  baselines: BaselineKind[];
+  /** Tokens per session in the baselines' turns (one WebSocket message each, no coalescing). */
+  baselineTokens: number;
   /** Target for sqlite/memory delivered tokens/s. */
   minRatio: number;
   /** Extra node flags for the server, e.g. `--cpu-prof` (BENCH_SERVER_NODE_ARGS). */
@@ -43,15 +61,18 @@ export const defaultFanoutOptions: FanoutOptions = {
   repeats: 7,
   warmupRounds: 1,
   stores: ['memory', 'sqlite'],
+  baselines: ['naive-yoga', 'raw-ws'],
+  baselineTokens: 2_000,
   minRatio: 0.9,
   serverNodeArgs: [],
   profileDir: null,
 };
 
-const quickFanoutOptions: FanoutOptions = { ...defaultFanoutOptions, sessions: 4, subscribersPerSession: 5, tokens: 1_000, repeats: 1, warmupRounds: 0 };
+const quickFanoutOptions: FanoutOptions = { ...defaultFanoutOptions, sessions: 4, subscribersPerSession: 5, tokens: 1_000, baselineTokens: 1_000, repeats: 1, warmupRounds: 0 };
 
 export interface FanoutRun {
-  store: StoreKind;
+  /** Switchboard's store, or the baseline's name. */
+  store: TargetKind;
   round: number;
   /** Sessions, connections, subscriptions and the warm-up turn (ms, not measured). */
   prepareMs: number;
@@ -72,11 +93,15 @@ export interface FanoutRun {
 }
 
 const serverModule = new URL('./server.ts', import.meta.url);
+const baselineModules: Record<BaselineKind, URL> = {
+  'naive-yoga': new URL('./baselines/naive-yoga.ts', import.meta.url),
+  'raw-ws': new URL('./baselines/raw-ws.ts', import.meta.url),
+};
 const loadModule = new URL('./load.ts', import.meta.url);
 
 /** A server under test with its own load generator; they live for all the rounds of a run. */
 export interface FanoutTarget {
-  store: StoreKind;
+  store: TargetKind;
   /** Wall time to start both processes (ms). */
   startMs: number;
   round(round: number): Promise<FanoutRun>;
@@ -84,11 +109,13 @@ export interface FanoutTarget {
 }
 
 /** Starts the server (one store) and a load generator in parallel; stop() ends both, always. */
-export async function startTarget(store: StoreKind, opts: FanoutOptions): Promise<FanoutTarget> {
+export async function startTarget(store: TargetKind, opts: FanoutOptions): Promise<FanoutTarget> {
   const t0 = Date.now();
   // Made and removed here, so that nothing is left behind even if the server is killed.
   const dataDir = makeTempDir(`switchboard-bench-${store}-`);
-  const server = spawnTs(serverModule, ['--store', store, '--port', '0', '--data-dir', dataDir], { nodeArgs: opts.serverNodeArgs });
+  const server = isBaseline(store)
+    ? spawnTs(baselineModules[store], ['--port', '0'], { nodeArgs: opts.serverNodeArgs })
+    : spawnTs(serverModule, ['--store', store, '--port', '0', '--data-dir', dataDir], { nodeArgs: opts.serverNodeArgs });
   const load = spawnTs(loadModule, []);
   const stop = async () => {
     // Load generator first (its clients close), then the server (a clean stop writes --cpu-prof).
@@ -104,8 +131,8 @@ export async function startTarget(store: StoreKind, opts: FanoutOptions): Promis
       sessions: opts.sessions,
       subscribersPerSession: opts.subscribersPerSession,
       warmupTokens: opts.warmupTokens,
-      tokens: opts.tokens,
-      timeoutMs: 60_000,
+      tokens: isBaseline(store) ? opts.baselineTokens : opts.tokens,
+      timeoutMs: isBaseline(store) ? 120_000 : 60_000,
     };
     await loadListening;
     await load.request({ type: 'start', config }, 'started', 10_000);
@@ -170,7 +197,9 @@ function perMethod(runs: FanoutRun[]): { name: string; calls: number; ms: number
 }
 
 interface StoreSummary {
-  store: StoreKind;
+  store: TargetKind;
+  /** Tokens per session in the measured turn. */
+  tokens: number;
   runs: number;
   tokensPerSecond: number;
   tokensPerSecondMin: number;
@@ -191,11 +220,12 @@ interface StoreSummary {
   loadCpuShare: number;
 }
 
-function summarize(store: StoreKind, runs: FanoutRun[]): StoreSummary {
+function summarize(store: TargetKind, runs: FanoutRun[], opts: FanoutOptions): StoreSummary {
   const mine = runs.filter((r) => r.store === store);
   const m = (f: (r: FanoutRun) => number) => median(mine.map(f));
   return {
     store,
+    tokens: isBaseline(store) ? opts.baselineTokens : opts.tokens,
     runs: mine.length,
     tokensPerSecond: m((r) => r.load.tokensPerSecond),
     tokensPerSecondMin: Math.min(...mine.map((r) => r.load.tokensPerSecond)),
@@ -221,7 +251,8 @@ export async function runFanout(ctx: ScenarioContext, opts: FanoutOptions): Prom
   // stores (memory, sqlite, memory, …), so that a busy spell on the machine hits both alike.
   const targets: FanoutTarget[] = [];
   try {
-    const started = await Promise.allSettled(opts.stores.map((store) => startTarget(store, opts)));
+    const kinds: TargetKind[] = [...opts.stores, ...opts.baselines];
+    const started = await Promise.allSettled(kinds.map((kind) => startTarget(kind, opts)));
     for (const s of started) if (s.status === 'fulfilled') targets.push(s.value);
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
@@ -246,14 +277,14 @@ export async function runFanout(ctx: ScenarioContext, opts: FanoutOptions): Prom
   } finally {
     await Promise.all(targets.map((t) => t.stop()));
   }
-  const summaries = opts.stores.map((s) => summarize(s, runs));
+  const summaries = [...opts.stores, ...opts.baselines].map((s) => summarize(s, runs, opts));
   const subscribers = opts.sessions * opts.subscribersPerSession;
   const table: Table = {
     title:
       `Fan-out (${opts.sessions} sessions × ${opts.subscribersPerSession} graphql-ws subscribers = ${subscribers}; ` +
-      `/stream ${fmt(opts.tokens, 0)} in every session at once; median of ${plural(opts.repeats, 'round')} per store, after ${plural(opts.warmupRounds, 'warm-up round')})`,
+      `/stream ${fmt(opts.tokens, 0)} in every session at once; median of ${plural(opts.repeats, 'round')} per server, after ${plural(opts.warmupRounds, 'warm-up round')})`,
     columns: [
-      'store',
+      'server',
       'delivered tokens/s',
       'runs (min–max)',
       'tokens per server CPU-s',
@@ -268,7 +299,7 @@ export async function runFanout(ctx: ScenarioContext, opts: FanoutOptions): Prom
       'load gen CPU share',
     ],
     rows: summaries.map((s) => [
-      s.store,
+      isBaseline(s.store) ? `${s.store} (/stream ${fmt(s.tokens, 0)})` : s.store,
       fmt(s.tokensPerSecond),
       `${fmt(s.tokensPerSecondMin / 1000, 0)}k–${fmt(s.tokensPerSecondMax / 1000, 0)}k`,
       fmt(s.tokensPerServerCpuSecond),
@@ -276,8 +307,8 @@ export async function runFanout(ctx: ScenarioContext, opts: FanoutOptions): Prom
       fmt(s.messagesPerSubscriber),
       fmt(s.firstTokenP50Ms),
       fmt(s.serverCpuMs),
-      fmt(s.storeMs),
-      `${fmt(s.storeShare * 100, 1)}%`,
+      isBaseline(s.store) ? '–' : fmt(s.storeMs),
+      isBaseline(s.store) ? '–' : `${fmt(s.storeShare * 100, 1)}%`,
       fmt(s.serverCpuPerMessageMicros),
       `${fmt(s.serverCpuShare * 100, 0)}%`,
       `${fmt(s.loadCpuShare * 100, 0)}%`,
@@ -320,7 +351,32 @@ export async function runFanout(ctx: ScenarioContext, opts: FanoutOptions): Prom
       );
     }
   }
-  table.notes!.push('Every run checked: each subscriber got seqs 1..n without a gap and deltas that join to exactly the streamed text.');
+  const naive = summaries.find((s) => s.store === 'naive-yoga');
+  const raw = summaries.find((s) => s.store === 'raw-ws');
+  if (naive || raw) {
+    table.notes!.push(
+      `Baselines (bench/baselines/): naive-yoga = graphql-yoga createPubSub + graphql-ws useServer (the Yoga docs' recipe), ` +
+        `raw-ws = raw ws, each event serialized once; both send one WebSocket message per token (no coalescing), ` +
+        `so they stream /stream ${fmt(opts.baselineTokens, 0)} per session (Switchboard: /stream ${fmt(opts.tokens, 0)}); ` +
+        `both are live only (no store; \`after\` ignored), which the bench does not exercise (it subscribes before the first turn).`,
+    );
+    for (const s of summaries.filter((x) => !isBaseline(x.store))) {
+      const parts: string[] = [];
+      if (naive) parts.push(`${fmt(s.tokensPerSecond / naive.tokensPerSecond, 1)}× naive-yoga's delivered tokens/s (issue 6 target ≥ 20×)`);
+      if (raw) {
+        parts.push(
+          `${fmt(s.tokensPerSecond / raw.tokensPerSecond, 2)}× raw-ws's tokens/s`,
+          `server CPU per WebSocket message ${fmt(s.serverCpuPerMessageMicros / raw.serverCpuPerMessageMicros, 2)}× raw-ws's (target ≤ 1.5×)`,
+          `server CPU per delivered token ${fmt(raw.tokensPerServerCpuSecond / s.tokensPerServerCpuSecond, 3)}× raw-ws's`,
+        );
+      }
+      table.notes!.push(`  ${s.store}: ${parts.join('; ')}.`);
+    }
+  }
+  table.notes!.push(
+    'Every run checked (Switchboard and baselines alike, nothing relaxed): each subscriber got seqs 1..n without a gap, ' +
+      'deltas that join to exactly the streamed text, and each turn ending with CompleteEvent END_TURN.',
+  );
   return {
     name: 'fanout',
     ok: true,
@@ -334,10 +390,18 @@ export function fanoutOptions(ctx: ScenarioContext): FanoutOptions {
   const base = ctx.quick ? quickFanoutOptions : defaultFanoutOptions;
   const stores = ctx.stores ?? base.stores;
   for (const s of stores) if (s !== 'memory' && s !== 'sqlite') throw new Error(`fanout: unknown store ${s}`);
+  // `--servers switchboard,naive-yoga,raw-ws` (default: all): `switchboard` is the stores above.
+  const servers = ctx.servers ?? ['switchboard', ...baselineKinds];
+  for (const s of servers) {
+    if (s !== 'switchboard' && !(baselineKinds as readonly string[]).includes(s)) {
+      throw new Error(`fanout: unknown server ${s}; known: switchboard, ${baselineKinds.join(', ')}`);
+    }
+  }
   return {
     ...base,
     repeats: ctx.repeats ?? base.repeats,
-    stores: stores as StoreKind[],
+    stores: servers.includes('switchboard') ? (stores as StoreKind[]) : [],
+    baselines: baselineKinds.filter((b) => servers.includes(b)),
     serverNodeArgs: process.env.BENCH_SERVER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [],
     profileDir: process.env.BENCH_PROFILE_DIR ? resolve(process.env.BENCH_PROFILE_DIR) : null,
   };
@@ -345,6 +409,6 @@ export function fanoutOptions(ctx: ScenarioContext): FanoutOptions {
 
 export const fanoutScenario: Scenario = {
   name: 'fanout',
-  description: 'S sessions × K graphql-ws subscribers, /stream N everywhere at once, memory vs SQLite',
+  description: 'S sessions × K graphql-ws subscribers, /stream N everywhere at once, memory vs SQLite vs the naive-yoga and raw-ws baselines',
   run: (ctx) => runFanout(ctx, fanoutOptions(ctx)),
 };

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- <scenario>…] [--quick] [--strict] [--no-write] [--repeats N] [--stores memory,sqlite]`
+ * `npm run bench [-- <scenario>…] [--quick] [--strict] [--no-write] [--repeats N] [--stores memory,sqlite] [--servers switchboard,naive-yoga,raw-ws]`
  *
  * Runs the benchmark scenarios (all by default), prints a table per scenario, and writes
  * `bench/results/<YYYY-MM-DD>.json` (machine info, the command, every run). `--quick` uses
@@ -26,12 +26,13 @@ const { values, positionals } = parseArgs({
     'no-write': { type: 'boolean', default: false },
     repeats: { type: 'string' },
     stores: { type: 'string' },
+    servers: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
 if (values.help) {
-  console.log('npm run bench [-- <scenario>…] [--quick] [--strict] [--no-write] [--repeats N] [--stores memory,sqlite]');
+  console.log('npm run bench [-- <scenario>…] [--quick] [--strict] [--no-write] [--repeats N] [--stores memory,sqlite] [--servers switchboard,naive-yoga,raw-ws]');
   console.log('  BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the servers; BENCH_PROFILE_DIR=DIR only their measured rounds');
   console.log('  cluster: BENCH_POSTGRES_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (default redis://127.0.0.1:6379)\n\nscenarios:');
   for (const s of scenarios) console.log(`  ${s.name.padEnd(10)} ${s.description}`);
@@ -66,6 +67,7 @@ for (const scenario of selected) {
       quick: values.quick,
       repeats: values.repeats === undefined ? undefined : Math.max(1, Math.floor(Number(values.repeats)) || 1),
       stores: values.stores?.split(',').filter(Boolean),
+      servers: values.servers?.split(',').filter(Boolean),
       log: (line) => console.error(`  ${line}`),
     });
     results.push(result);

@@ -7,6 +7,8 @@ export interface ScenarioContext {
   repeats?: number;
   /** `--stores memory,sqlite`: the stores to compare (scenarios that have a choice). */
   stores?: string[];
+  /** `--servers switchboard,naive-yoga,raw-ws`: Switchboard and/or the baselines (scenarios that have them). */
+  servers?: string[];
   /** Progress lines go here (stderr), so stdout keeps only the tables. */
   log: (line: string) => void;
 }

@@ -7,7 +7,8 @@ export const graphiqlTabs = [
   // without scrolling in a 1400 px wide window, and a cut-off instruction is no walkthrough.
   {
     query: `# 1. Create a session. Run this (▶ or Ctrl-Enter),
-# then open the next tab.
+# then open the next tab. (Sessions are kept: if "demo"
+# exists already, CONFLICT says so; go on to tab 2.)
 mutation CreateSession {
   createSession(
     input: { id: "demo", title: "Trying Switchboard" }
