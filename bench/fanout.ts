@@ -372,6 +372,13 @@ export async function runFanout(ctx: ScenarioContext, opts: FanoutOptions): Prom
       }
       table.notes!.push(`  ${s.store}: ${parts.join('; ')}.`);
     }
+    const saturated = summaries.filter((x) => x.loadCpuShare >= 0.8).map((x) => `${x.store} ${fmt(x.loadCpuShare * 100, 0)}%`);
+    if (saturated.length > 0) {
+      table.notes!.push(
+        `  The load generator (one process, one graphql-ws client per subscriber) is near a core for ${saturated.join(', ')}: ` +
+          `that row may measure the client more than the server (server CPU/msg is still the server's own).`,
+      );
+    }
   }
   table.notes!.push(
     'Every run checked (Switchboard and baselines alike, nothing relaxed): each subscriber got seqs 1..n without a gap, ' +
