@@ -75,15 +75,44 @@ export class EventLog {
   }
 
   /**
-   * After a failed append: retry while the session exists and the store may come back; give
-   * up when the session is gone (deleted meanwhile) or the server is stopping.
+   * Writes one batch, however long the store is away. A failed append may still have
+   * committed (the connection died after COMMIT, before its answer), so before trying again
+   * the log's tail is compared with the batch: appending it twice would duplicate events.
+   * Returns the stored events, or [] when they are dropped (session deleted meanwhile, or
+   * the store is still away after a few tries while the server stops).
    */
-  private async shouldRetry(sessionId: string): Promise<boolean> {
-    if (this.draining && this.failures >= 3) return false;
+  private async append(sessionId: string, batch: NewSessionEvent[]): Promise<SessionEvent[]> {
+    const onError = this.options.onError ?? console.error;
+    for (let tries = 0; ; ) {
+      try {
+        const stored = await this.options.store.appendEvents(sessionId, batch);
+        this.failures = 0;
+        return stored;
+      } catch (error) {
+        onError(error);
+      }
+      for (;;) {
+        const outcome = await this.outcomeOf(sessionId, batch);
+        if (outcome === 'gone') return [];
+        if (Array.isArray(outcome)) return outcome;
+        if (this.draining && ++tries >= 3) return [];
+        await sleep(this.options.clock, Math.min(2000, 50 * 2 ** Math.min(this.failures++, 6)));
+        if (outcome === 'absent') break;
+        // 'unknown': the store cannot tell yet; appending again could duplicate the batch.
+      }
+    }
+  }
+
+  /** After a failed append: the stored events if it committed after all, else why not. */
+  private async outcomeOf(sessionId: string, batch: NewSessionEvent[]): Promise<SessionEvent[] | 'absent' | 'gone' | 'unknown'> {
     try {
-      return (await this.options.store.getSession(sessionId)) !== null;
+      const session = await this.options.store.getSession(sessionId);
+      if (!session) return 'gone';
+      const tail = await this.options.store.readEvents(sessionId, Math.max(0, session.lastSeq - batch.length), batch.length);
+      const committed = tail.length === batch.length && tail.every((event, i) => sameEvent(event, batch[i]!));
+      return committed ? tail : 'absent';
     } catch {
-      return true;
+      return 'unknown';
     }
   }
 
@@ -105,19 +134,8 @@ export class EventLog {
       while (committer.pending.length > 0) {
         const batch = committer.pending;
         committer.pending = [];
-        let stored: SessionEvent[];
-        try {
-          stored = await this.options.store.appendEvents(sessionId, batch);
-          this.failures = 0;
-        } catch (error) {
-          (this.options.onError ?? console.error)(error);
-          if (await this.shouldRetry(sessionId)) {
-            // The store is down: nothing is dropped; the batch goes first once it is back.
-            committer.pending = batch.concat(committer.pending);
-            await sleep(this.options.clock, Math.min(2000, 50 * 2 ** Math.min(this.failures++, 6)));
-          }
-          continue;
-        }
+        const stored = await this.append(sessionId, batch);
+        if (stored.length === 0) continue;
         const message: SessionTopicMessage = { kind: 'events', events: stored };
         // Publishing only wakes readers: a failure here is recovered by their store reads.
         await this.options.pubsub.publish(sessionTopic(sessionId), message).catch(this.options.onError ?? console.error);
@@ -126,4 +144,20 @@ export class EventLog {
       this.committers.delete(sessionId);
     }
   }
+}
+
+/** The same event, seq aside, whatever order a store (PostgreSQL JSONB) gives object keys. */
+function sameEvent(stored: SessionEvent, written: NewSessionEvent): boolean {
+  const { seq: _seq, ...rest } = stored;
+  return canonical(rest) === canonical(written);
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }

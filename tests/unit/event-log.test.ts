@@ -204,6 +204,59 @@ describe('EventLog', () => {
     ]);
     expect(clock.pending()).toBe(0);
   });
+
+  it('retries a failed append until the store is back, without losing or duplicating a batch', async () => {
+    const inner = store;
+    // First: the append commits but its answer is lost (a connection cut after COMMIT).
+    // Then: two failures that commit nothing, the second while the store cannot even be read.
+    let fault = 0;
+    /** Reads that fail before the store answers again. */
+    let unreadable = 0;
+    store = {
+      ...inner,
+      async appendEvents(sessionId, events) {
+        fault++;
+        if (fault === 1) {
+          await inner.appendEvents(sessionId, events);
+          throw new Error('connection lost after COMMIT');
+        }
+        if (fault === 2) throw new Error('connection refused');
+        if (fault === 3) {
+          unreadable = 2;
+          throw new Error('connection refused');
+        }
+        return inner.appendEvents(sessionId, events);
+      },
+      async getSession(id) {
+        if (unreadable > 0) {
+          unreadable--;
+          throw new Error('connection refused');
+        }
+        return inner.getSession(id);
+      },
+    };
+    const errors: unknown[] = [];
+    const log = newLog({ onError: (e) => errors.push(e) });
+    log.emit(userMessage('s1', 'one'));
+    let done = false;
+    const first = log.settled('s1');
+    await settle();
+    log.emit(textComplete('s1', 'two'));
+    log.emit(complete('s1'));
+    void first.then(() => log.settled('s1')).then(() => (done = true));
+    // The backoff waits on the clock: advance it until everything is in.
+    for (let i = 0; i < 50 && !done; i++) {
+      await settle();
+      clock.advance(2000);
+    }
+    expect(done).toBe(true);
+    expect((await inner.readEvents('s1', 0, 100)).map((e) => [e.seq, e.type])).toEqual([
+      [1, 'USER_MESSAGE'],
+      [2, 'TEXT_COMPLETE'],
+      [3, 'COMPLETE'],
+    ]);
+    expect(errors.length).toBeGreaterThanOrEqual(3);
+  });
 });
 
 /** Makes the store's appendEvents wait until `release()`: every call, from now on. */
