@@ -13,13 +13,16 @@
  * 2. `go` sends `/stream tokens` to every session at once over HTTP and waits until every
  *    subscriber has that turn's CompleteEvent; checks what each one received (seqs 1..n
  *    without a gap, deltas concatenating to exactly the streamed text) and reports
- *    `{type: 'result'}`;
+ *    `{type: 'result'}`, with latency (each delta's receipt − its `at`), time to first token
+ *    (the session's sendMessage request → each subscriber's first delta) and, for a paced turn
+ *    (`rate`), the lag of every token behind its due time `sendMessage + i / rate`;
  * 3. `close` closes the round's clients (→ `closed`); `stop` closes them and exits.
  *
  * With `urls` (several instances of one cluster), session i is created and its messages are
  * sent on instance `i mod n`, and subscriber k of every session connects to instance `k mod n`:
  * every session has subscribers on every instance, and every instance runs turns.
  */
+import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -56,8 +59,20 @@ export interface LoadResult {
   wsMessages: number;
   wsBytes: number;
   messagesPerSubscriber: { min: number; median: number; max: number };
-  /** From sending the message to a subscriber's first delta of the turn. */
+  /** Time to first token: from sending the session's sendMessage request to a subscriber's first delta of the turn (one value per subscriber). */
   firstTokenMs: { p50: number; p99: number; max: number };
+  /**
+   * Per TextDeltaEvent of the measured turn, all subscribers: receipt time − the event's `at`
+   * (both wall clocks of this machine; `at` has millisecond resolution, so ±1 ms).
+   */
+  latencyMs: { p50: number; p99: number; max: number; count: number };
+  /**
+   * Paced turns only (`rate` set, else null): per token i of the measured turn and subscriber,
+   * receipt time of the delta containing it − its due time `sent + i / rate`, where `sent` is
+   * when this process sent the session's sendMessage request. Negative: early (a token is due at
+   * the end of its interval).
+   */
+  lagMs: { p50: number; p99: number; max: number; count: number } | null;
   /** From sending the message to a subscriber's CompleteEvent. */
   completeMs: { p50: number; p99: number; max: number };
   /** This process's CPU time in the measured window (is the load generator the bottleneck?). */
@@ -70,6 +85,10 @@ interface Received {
   turnId: string | null;
   delta?: string;
   reason?: string;
+  /** The event's `at` (ISO string), deltas only. */
+  at?: string;
+  /** Wall-clock receipt time (ms, sub-ms resolution), deltas only. */
+  receivedAt?: number;
 }
 
 interface Subscriber {
@@ -114,6 +133,11 @@ class CountingWebSocket extends WebSocket {
 /** Set by the parent's `start` message. */
 let config: LoadConfig;
 let sessionIds: string[] = [];
+/** Wall-clock time (ms) each session's latest sendMessage request was sent. */
+let sentAt: number[] = [];
+
+/** Wall clock with sub-millisecond resolution (comparable with `Date.parse(at)`). */
+const wallNow = () => performance.timeOrigin + performance.now();
 
 /** Instance `i mod n` of `urls` (without them, `url` is the only one). */
 const instanceUrl = (i: number) => {
@@ -121,26 +145,59 @@ const instanceUrl = (i: number) => {
   return urls[i % urls.length]!;
 };
 
-async function graphql<T>(query: string, variables: Record<string, unknown>, url = config.url): Promise<T> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
-    body: JSON.stringify({ query, variables }),
+/**
+ * HTTP requests go over a bounded pool of keep-alive connections: opening one connection per
+ * session at once (1000 sessions) overflows the server's listen backlog (511), and the dropped
+ * SYNs come back after the kernel's 1, 3, 7, 15 s retransmit timers: seconds of "time to first
+ * token" that measure the TCP handshake storm, not the server.
+ */
+const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 128 });
+
+function post(url: string, payload: string, retries = 3): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent: httpAgent,
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', 'content-length': Buffer.byteLength(payload) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    // The server may close an idle keep-alive connection just as it is reused: the request never
+    // reached it, so sending it again on a fresh connection is safe (the Node docs' recipe).
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (retries > 0 && req.reusedSocket && (error.code === 'ECONNRESET' || error.message === 'socket hang up')) {
+        post(url, payload, retries - 1).then(resolve, reject);
+      } else reject(error);
+    });
+    req.end(payload);
   });
-  const body = (await res.json()) as { data?: T; errors?: unknown[] };
-  if (!res.ok || body.errors?.length || !body.data) throw new Error(`${query.trim().split('\n')[0]}: HTTP ${res.status} ${JSON.stringify(body.errors ?? body)}`);
+}
+
+async function graphql<T>(query: string, variables: Record<string, unknown>, url = config.url): Promise<T> {
+  const res = await post(url, JSON.stringify({ query, variables }));
+  const body = JSON.parse(res.text) as { data?: T; errors?: unknown[] };
+  if (res.status !== 200 || body.errors?.length || !body.data) throw new Error(`${query.trim().split('\n')[0]}: HTTP ${res.status} ${JSON.stringify(body.errors ?? body)}`);
   return body.data;
 }
 
 async function sendToAll(text: string): Promise<string[]> {
+  sentAt = sessionIds.map(() => NaN);
   const replies = await Promise.all(
-    sessionIds.map((sessionId, i) =>
-      graphql<{ sendMessage: { turnId: string; queued: boolean } }>(
+    sessionIds.map((sessionId, i) => {
+      sentAt[i] = wallNow();
+      return graphql<{ sendMessage: { turnId: string; queued: boolean } }>(
         'mutation Send($input: SendMessageInput!) { sendMessage(input: $input) { turnId queued } }',
         { input: { sessionId, text } },
         instanceUrl(i),
-      ),
-    ),
+      );
+    }),
   );
   return replies.map((r) => r.sendMessage.turnId);
 }
@@ -202,6 +259,13 @@ function check(s: Subscriber, turns: { turnId: string; text: string }[]): string
 }
 
 const summary = (values: number[]) => ({ p50: percentile(values, 50), p99: percentile(values, 99), max: Math.max(...values) });
+
+/** Nearest-rank p50/p99/max of many values (a typed array sorts numerically, without copies of boxed numbers). */
+function bigSummary(values: Float64Array) {
+  const sorted = values.slice().sort();
+  const at = (p: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1]!);
+  return { p50: at(50), p99: at(99), max: sorted.length === 0 ? NaN : sorted[sorted.length - 1]!, count: sorted.length };
+}
 
 let subscribers: Subscriber[] = [];
 /** The measured step of the round in hand, once its warm-up is done. */
@@ -298,11 +362,13 @@ async function prepareRound(cfg: LoadConfig, round: number): Promise<() => Promi
             s.error ??= JSON.stringify(value.errors ?? value);
             return;
           }
-          s.events.push({ typename: e.__typename, seq: e.seq, turnId: e.turnId, delta: e.delta, reason: e.reason });
-          if (measuring && s.firstDeltaAt === null && e.__typename === 'TextDeltaEvent') s.firstDeltaAt = performance.now();
+          const isDelta = e.__typename === 'TextDeltaEvent';
+          const receivedAt = isDelta ? wallNow() : undefined;
+          s.events.push({ typename: e.__typename, seq: e.seq, turnId: e.turnId, delta: e.delta, reason: e.reason, at: isDelta ? e.at : undefined, receivedAt });
+          if (measuring && s.firstDeltaAt === null && isDelta) s.firstDeltaAt = receivedAt!;
           if (e.__typename === 'CompleteEvent') {
             s.completes++;
-            if (measuring) s.completeAt = performance.now();
+            if (measuring) s.completeAt = wallNow();
             s.onComplete?.();
           }
         },
@@ -324,10 +390,11 @@ async function prepareRound(cfg: LoadConfig, round: number): Promise<() => Promi
     const bytesAtGo = wsBytes;
     const cpuAtGo = process.cpuUsage();
     measuring = true;
-    const t0 = performance.now();
+    const t0 = wallNow();
     const text = cfg.rate === undefined ? `/stream ${cfg.tokens}` : `/stream ${cfg.tokens} ${cfg.rate}`;
     const [measuredTurns] = await Promise.all([sendToAll(text), allCompleted(subscribers, 2, cfg.timeoutMs)]);
     const elapsedMs = Math.max(...subscribers.map((s) => s.completeAt!)) - t0;
+    const sent = sentAt;
     const cpu = process.cpuUsage(cpuAtGo);
     measuring = false;
 
@@ -335,6 +402,10 @@ async function prepareRound(cfg: LoadConfig, round: number): Promise<() => Promi
     const expected = streamedText(cfg.tokens);
     const warmupText = streamedText(cfg.warmupTokens);
     let deliveredTokens = 0;
+    const latencies: number[] = [];
+    const lags = cfg.rate === undefined ? null : new Float64Array(cfg.tokens * subscribers.length);
+    let lagCount = 0;
+    const msPerToken = cfg.rate === undefined ? NaN : 1000 / cfg.rate;
     for (const s of subscribers) {
       const turns = [
         { turnId: warmupTurns[s.sessionIndex]!, text: warmupText },
@@ -346,6 +417,13 @@ async function prepareRound(cfg: LoadConfig, round: number): Promise<() => Promi
         if (e.typename !== 'TextDeltaEvent' || e.turnId !== turns[1]!.turnId) continue;
         // Every token is `t<i>` followed by exactly one space.
         for (let i = 0; i < e.delta!.length; i++) if (e.delta!.charCodeAt(i) === 32) deliveredTokens++;
+        if (e.at !== undefined) latencies.push(e.receivedAt! - Date.parse(e.at));
+        if (lags) {
+          const start = sent[s.sessionIndex]!;
+          for (const m of e.delta!.matchAll(/t(\d+) /g)) {
+            if (lagCount < lags.length) lags[lagCount++] = e.receivedAt! - (start + Number(m[1]) * msPerToken);
+          }
+        }
       }
     }
     if (deliveredTokens !== cfg.tokens * subscribers.length) {
@@ -363,8 +441,10 @@ async function prepareRound(cfg: LoadConfig, round: number): Promise<() => Promi
       wsMessages: wsMessages - messagesAtGo,
       wsBytes: wsBytes - bytesAtGo,
       messagesPerSubscriber: { min: Math.min(...perSubscriber), median: percentile(perSubscriber, 50), max: Math.max(...perSubscriber) },
-      firstTokenMs: summary(subscribers.map((s) => (s.firstDeltaAt ?? NaN) - t0)),
+      firstTokenMs: summary(subscribers.map((s) => (s.firstDeltaAt ?? NaN) - sent[s.sessionIndex]!)),
       completeMs: summary(subscribers.map((s) => s.completeAt! - t0)),
+      latencyMs: bigSummary(Float64Array.from(latencies)),
+      lagMs: lags ? bigSummary(lags.subarray(0, lagCount)) : null,
       loadCpuMicros: cpu.user + cpu.system,
     };
   };

@@ -17,6 +17,8 @@ import type { Scenario } from './lib/scenario.js';
 
 /** Every scenario, in the order a full run takes them. New scenarios register here. */
 const scenarios: Scenario[] = [appendsScenario, fanoutScenario, clusterScenario];
+scenarios.push((await import('./idle.js')).idleScenario); // memory per idle subscriber (bench/idle.ts)
+scenarios.push((await import('./realistic.js')).realisticScenario); // S sessions × 5 subscribers at 100 tokens/s: lag, TTFT, latency (bench/realistic.ts)
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
