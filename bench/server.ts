@@ -14,10 +14,9 @@
  * existing database; the bench creates and drops it); `--pubsub redis` needs `--redis-url`,
  * and instances that serve the same sessions need the same `--key-prefix`.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createDemoAgent } from '../src/agents/demo.js';
@@ -28,6 +27,7 @@ import { createMemoryStore } from '../src/store/memory.js';
 import { createSqliteStore } from '../src/store/sqlite.js';
 import type { Store } from '../src/store/types.js';
 import { fatal, onParentMessage, sendToParent } from './lib/processes.js';
+import { createProfiler } from './lib/profiler.js';
 
 /** Calls of one method in a window: synchronous time, and time until its promise settled. */
 export interface MethodStats {
@@ -182,7 +182,7 @@ function stop() {
 process.on('SIGTERM', () => void stop());
 process.on('SIGINT', () => void stop());
 
-let profiler: Session | null = null;
+const profile = createProfiler();
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
 const { url } = await app.start();
@@ -210,20 +210,7 @@ if (process.send) {
       }
       sendToParent(usage as unknown as { type: string });
     } else if (message.type === 'profile') {
-      if (message.action === 'start') {
-        profiler ??= new Session();
-        profiler.connect();
-        await profiler.post('Profiler.enable');
-        await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
-        await profiler.post('Profiler.start');
-      } else if (profiler) {
-        const { profile } = await profiler.post('Profiler.stop');
-        profiler.disconnect();
-        profiler = null;
-        const file = String(message.file);
-        mkdirSync(dirname(file), { recursive: true });
-        writeFileSync(file, JSON.stringify(profile));
-      }
+      await profile(message);
       sendToParent({ type: 'profiled' });
     } else if (message.type === 'stop') {
       await stop();

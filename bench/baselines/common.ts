@@ -6,12 +6,12 @@
  * protocol of `bench/server.ts` (`usage`, `profile`, `stop`), so that the fan-out harness
  * measures them exactly as it measures Switchboard.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
-import { dirname } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { Server } from 'node:http';
+import type { WebSocketServer } from 'ws';
 import type { ServerUsage } from '../server.js';
 import { onParentMessage, sendToParent } from '../lib/processes.js';
+import { createProfiler } from '../lib/profiler.js';
 
 /** The event shapes `bench/load.ts` selects (same type names and fields as Switchboard's schema). */
 export type BaselineEvent =
@@ -101,7 +101,7 @@ export function startTurn(session: BaselineSession, text: string, emit: (event: 
 /** Answers the bench's `usage` / `profile` / `stop` like `bench/server.ts` (no store, no PubSub stats). */
 export function serveBenchIpc(stop: () => Promise<void>): void {
   if (!process.send) return;
-  let profiler: Session | null = null;
+  const profile = createProfiler();
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
   onParentMessage(async (message) => {
@@ -122,20 +122,7 @@ export function serveBenchIpc(stop: () => Promise<void>): void {
       loopDelay.reset();
       sendToParent(usage as unknown as { type: string });
     } else if (message.type === 'profile') {
-      if (message.action === 'start') {
-        profiler ??= new Session();
-        profiler.connect();
-        await profiler.post('Profiler.enable');
-        await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
-        await profiler.post('Profiler.start');
-      } else if (profiler) {
-        const { profile } = await profiler.post('Profiler.stop');
-        profiler.disconnect();
-        profiler = null;
-        const file = String(message.file);
-        mkdirSync(dirname(file), { recursive: true });
-        writeFileSync(file, JSON.stringify(profile));
-      }
+      await profile(message);
       sendToParent({ type: 'profiled' });
     } else if (message.type === 'stop') {
       await stop();
@@ -165,4 +152,24 @@ export function checkHost(host: string): void {
     console.error('the bench servers only listen on loopback');
     process.exit(1);
   }
+}
+
+/**
+ * The tail every baseline shares: answer the bench's IPC, stop on a signal or a `stop`
+ * message (terminate sockets, close both servers), listen, and print the line the harness
+ * waits for: `<name> listening on http://HOST:PORT/graphql`.
+ */
+export async function listenAsBaseline(name: string, httpServer: Server, wsServer: WebSocketServer, port: number, host: string) {
+  const stop = stopper(async () => {
+    for (const client of wsServer.clients) client.terminate();
+    await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+    httpServer.closeAllConnections();
+    await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+  });
+  serveBenchIpc(stop);
+  await new Promise<void>((resolve) => httpServer.listen(port, host, resolve));
+  const address = httpServer.address();
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  console.log(`${name} listening on http://${shown}:${address.port}/graphql`);
 }

@@ -22,7 +22,7 @@ import { createPubSub, createSchema, createYoga } from 'graphql-yoga';
 import type { ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import { checkHost, createSession, getSession, serveBenchIpc, startTurn, stopper, type BaselineEvent } from './common.js';
+import { checkHost, createSession, getSession, listenAsBaseline, startTurn, type BaselineEvent } from './common.js';
 
 const { values } = parseArgs({
   options: {
@@ -148,16 +148,4 @@ useServer(
   wsServer,
 );
 
-const stop = stopper(async () => {
-  for (const client of wsServer.clients) client.terminate();
-  await new Promise<void>((resolve) => wsServer.close(() => resolve()));
-  httpServer.closeAllConnections();
-  await new Promise<void>((resolve) => httpServer.close(() => resolve()));
-});
-serveBenchIpc(stop);
-
-await new Promise<void>((resolve) => httpServer.listen(Number(values.port), values.host, resolve));
-const address = httpServer.address();
-if (address === null || typeof address === 'string') throw new Error('no TCP address');
-const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-console.log(`naive-yoga listening on http://${host}:${address.port}/graphql`);
+await listenAsBaseline('naive-yoga', httpServer, wsServer, Number(values.port), values.host);

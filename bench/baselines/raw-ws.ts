@@ -20,7 +20,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { checkHost, createSession, getSession, serveBenchIpc, startTurn, stopper, type BaselineEvent } from './common.js';
+import { checkHost, createSession, getSession, listenAsBaseline, startTurn, type BaselineEvent } from './common.js';
 
 const { values } = parseArgs({
   options: {
@@ -153,16 +153,4 @@ wsServer.on('connection', (socket) => {
   socket.on('error', () => {});
 });
 
-const stop = stopper(async () => {
-  for (const client of wsServer.clients) client.terminate();
-  await new Promise<void>((resolve) => wsServer.close(() => resolve()));
-  httpServer.closeAllConnections();
-  await new Promise<void>((resolve) => httpServer.close(() => resolve()));
-});
-serveBenchIpc(stop);
-
-await new Promise<void>((resolve) => httpServer.listen(Number(values.port), values.host, resolve));
-const address = httpServer.address();
-if (address === null || typeof address === 'string') throw new Error('no TCP address');
-const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-console.log(`raw-ws listening on http://${host}:${address.port}/graphql`);
+await listenAsBaseline('raw-ws', httpServer, wsServer, Number(values.port), values.host);
