@@ -15,6 +15,7 @@
  * alternate between the deployments and medians are reported, with cluster/baseline ratios.
  * The database is dropped and every process stopped at the end, whatever happens.
  */
+import { alternateRounds } from './lib/rounds.js';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { LoadConfig, LoadResult } from './load.js';
@@ -375,19 +376,19 @@ export async function runCluster(ctx: ScenarioContext, opts: ClusterOptions): Pr
         ` (prepared in ${run.prepareMs} ms)`
       );
     };
-    for (let r = 0; r < opts.warmupRounds; r++) {
-      for (const target of targets) {
-        const run = await target.round(-1 - r);
-        ctx.log(`cluster: ${target.deployment} warm-up round: ${fmt(run.load.tokensPerSecond)} tokens/s (not counted)`);
-      }
-    }
-    for (let r = 0; r < opts.repeats; r++) {
-      for (const target of targets) {
-        const run = await target.round(r);
-        ctx.log(`cluster: ${target.deployment} #${r + 1}: ${describe(run)}`);
-        runs.push(run);
-      }
-    }
+    runs.push(
+      ...(await alternateRounds(targets, {
+        warmupRounds: opts.warmupRounds,
+        repeats: opts.repeats,
+        round: (target, index) => target.round(index),
+        log: (target, run, index) =>
+          ctx.log(
+            index < 0
+              ? `cluster: ${target.deployment} warm-up round: ${fmt(run.load.tokensPerSecond)} tokens/s (not counted)`
+              : `cluster: ${target.deployment} #${index + 1}: ${describe(run)}`,
+          ),
+      })),
+    );
   } finally {
     await Promise.all(targets.map((t) => t.stop()));
     await redis?.close();

@@ -16,6 +16,7 @@
  * tokens/s is a rate, and 10,000 × 200 subscribers would take naive Yoga over a minute per
  * round). The same correctness checks hold for them, unrelaxed.
  */
+import { alternateRounds } from './lib/rounds.js';
 import { join, resolve } from 'node:path';
 import type { LoadConfig, LoadResult } from './load.js';
 import { makeTempDir, removeTempDir, spawnTs } from './lib/processes.js';
@@ -257,23 +258,21 @@ export async function runFanout(ctx: ScenarioContext, opts: FanoutOptions): Prom
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
     ctx.log(`fanout: started ${targets.map((t) => `${t.store} in ${t.startMs} ms`).join(', ')}`);
-    for (let r = 0; r < opts.warmupRounds; r++) {
-      for (const target of targets) {
-        const run = await target.round(-1 - r);
-        ctx.log(`fanout: ${target.store} warm-up round: ${fmt(run.load.tokensPerSecond)} tokens/s (not counted)`);
-      }
-    }
-    for (let r = 0; r < opts.repeats; r++) {
-      for (const target of targets) {
-        const run = await target.round(r);
-        ctx.log(
-          `fanout: ${target.store} #${r + 1}: ${fmt(run.load.tokensPerSecond)} tokens/s, ${fmt(run.load.elapsedMs)} ms, ` +
-            `${run.load.messagesPerSubscriber.median} msgs/subscriber, server CPU ${fmt(run.server.cpuMicros / 1000)} ms ` +
-            `(prepared in ${run.prepareMs} ms)`,
-        );
-        runs.push(run);
-      }
-    }
+    runs.push(
+      ...(await alternateRounds(targets, {
+        warmupRounds: opts.warmupRounds,
+        repeats: opts.repeats,
+        round: (target, index) => target.round(index),
+        log: (target, run, index) =>
+          ctx.log(
+            index < 0
+              ? `fanout: ${target.store} warm-up round: ${fmt(run.load.tokensPerSecond)} tokens/s (not counted)`
+              : `fanout: ${target.store} #${index + 1}: ${fmt(run.load.tokensPerSecond)} tokens/s, ${fmt(run.load.elapsedMs)} ms, ` +
+                  `${run.load.messagesPerSubscriber.median} msgs/subscriber, server CPU ${fmt(run.server.cpuMicros / 1000)} ms ` +
+                  `(prepared in ${run.prepareMs} ms)`,
+          ),
+      })),
+    );
   } finally {
     await Promise.all(targets.map((t) => t.stop()));
   }
