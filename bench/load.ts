@@ -27,7 +27,7 @@ import { performance } from 'node:perf_hooks';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { fatal, onParentMessage, sendToParent } from './lib/processes.js';
-import { percentile, sum } from './lib/stats.js';
+import { percentile, percentileVector, sortedPercentile, sum, type PercentileVector } from './lib/stats.js';
 
 export interface LoadConfig {
   /** http://127.0.0.1:PORT/graphql */
@@ -65,18 +65,28 @@ export interface LoadResult {
    * Per TextDeltaEvent of the measured turn, all subscribers: receipt time − the event's `at`
    * (both wall clocks of this machine; `at` has millisecond resolution, so ±1 ms).
    */
-  latencyMs: { p50: number; p99: number; max: number; count: number };
+  latencyMs: LatencySummary;
   /**
    * Paced turns only (`rate` set, else null): per token i of the measured turn and subscriber,
    * receipt time of the delta containing it − its due time `sent + i / rate`, where `sent` is
    * when this process sent the session's sendMessage request. Negative: early (a token is due at
    * the end of its interval).
    */
-  lagMs: { p50: number; p99: number; max: number; count: number } | null;
+  lagMs: LatencySummary | null;
   /** From sending the message to a subscriber's CompleteEvent. */
   completeMs: { p50: number; p99: number; max: number };
   /** This process's CPU time in the measured window (is the load generator the bottleneck?). */
   loadCpuMicros: number;
+}
+
+/** p50/p99/max of many samples, with the whole distribution as a compact percentile vector (for charts). */
+export interface LatencySummary {
+  p50: number;
+  p99: number;
+  max: number;
+  count: number;
+  /** p1 … p99.999 (`PERCENTILE_POINTS` of bench/lib/stats.ts), ms. */
+  percentiles: PercentileVector;
 }
 
 interface Received {
@@ -260,11 +270,19 @@ function check(s: Subscriber, turns: { turnId: string; text: string }[]): string
 
 const summary = (values: number[]) => ({ p50: percentile(values, 50), p99: percentile(values, 99), max: Math.max(...values) });
 
-/** Nearest-rank p50/p99/max of many values (a typed array sorts numerically, without copies of boxed numbers). */
-function bigSummary(values: Float64Array) {
+/**
+ * Nearest-rank p50/p99/max of many values, and their percentile vector (a typed array sorts
+ * numerically, without copies of boxed numbers).
+ */
+function bigSummary(values: Float64Array): LatencySummary {
   const sorted = values.slice().sort();
-  const at = (p: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1]!);
-  return { p50: at(50), p99: at(99), max: sorted.length === 0 ? NaN : sorted[sorted.length - 1]!, count: sorted.length };
+  return {
+    p50: sortedPercentile(sorted, 50),
+    p99: sortedPercentile(sorted, 99),
+    max: sorted.length === 0 ? NaN : sorted[sorted.length - 1]!,
+    count: sorted.length,
+    percentiles: percentileVector(sorted),
+  };
 }
 
 let subscribers: Subscriber[] = [];
