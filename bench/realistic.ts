@@ -15,6 +15,7 @@
  * the client's own queueing; the table shows that share.
  */
 import type { LoadConfig, LoadResult } from './load.js';
+import type { LatencyPanel } from './lib/chart.js';
 import { spawnTs } from './lib/processes.js';
 import type { ScenarioResult, Table } from './lib/results.js';
 import type { Scenario, ScenarioContext } from './lib/scenario.js';
@@ -220,11 +221,20 @@ async function runRealistic(ctx: ScenarioContext): Promise<ScenarioResult> {
   notes.push(
     'Every run checked (nothing relaxed): each subscriber got seqs 1..n without a gap, deltas that join to exactly the streamed text, and each turn ending with CompleteEvent END_TURN.',
   );
+  // The chart's panel (bench/lib/chart.ts): one line per server and S.
+  const latency: LatencyPanel = {
+    scenario: 'realistic',
+    subtitle: `S sessions × ${opts.subscribersPerSession} subscribers, /stream ${opts.tokens} ${opts.rate}; one round per line`,
+    series: runs.flatMap((r) =>
+      r.load ? [{ label: `${label(r.server)} ${r.sessions} × ${opts.subscribersPerSession}`, server: label(r.server), percentiles: r.load.latencyMs.percentiles, count: r.load.latencyMs.count }] : [],
+    ),
+  };
   return {
     name: 'realistic',
     ok: runs.every((r) => r.ok),
     targets,
     tables: [table],
+    latency,
     data: { options: opts, runs },
   };
 }

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, type as osType, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { chartHeading, writeLatencyChart, type LatencyPanel } from './chart.js';
 
 /** One printable table of a scenario: the same rows go to the console, the JSON and the README. */
 export interface Table {
@@ -21,6 +22,8 @@ export interface ScenarioResult {
   tables: Table[];
   /** Everything measured, raw runs included, for later comparison. */
   data: unknown;
+  /** Latency distributions per row, for the chart written next to the results (`bench/lib/chart.ts`). */
+  latency?: LatencyPanel;
 }
 
 export interface MachineInfo {
@@ -59,11 +62,16 @@ export function printResult(result: ScenarioResult): void {
   }
 }
 
-const resultsDir = fileURLToPath(new URL('../results/', import.meta.url));
+/** `bench/results/`, or `BENCH_RESULTS_DIR` (e.g. to try the writer without touching the repo's results). */
+const resultsDir = process.env.BENCH_RESULTS_DIR
+  ? process.env.BENCH_RESULTS_DIR.replace(/\/*$/, '/')
+  : fileURLToPath(new URL('../results/', import.meta.url));
 
 /**
  * Writes `bench/results/<YYYY-MM-DD>.json`. A run of some scenarios replaces only those in a
  * file the same day already holds, so `npm run bench -- appends` does not erase a fan-out run.
+ * Then, if any scenario in the file has a latency panel (`fast`, `burst`, `realistic`), draws
+ * them all in `bench/results/<YYYY-MM-DD>-latency.svg` (and says so on stdout).
  */
 export function writeResults(results: ScenarioResult[], command: string, startedAt: Date): string {
   mkdirSync(resultsDir, { recursive: true });
@@ -78,9 +86,19 @@ export function writeResults(results: ScenarioResult[], command: string, started
     }
   }
   for (const r of results) {
-    scenarios[r.name] = { command, startedAt: startedAt.toISOString(), ok: r.ok, targets: r.targets ?? [], tables: r.tables, data: r.data };
+    scenarios[r.name] = {
+      command,
+      startedAt: startedAt.toISOString(),
+      ok: r.ok,
+      targets: r.targets ?? [],
+      tables: r.tables,
+      ...(r.latency ? { latency: r.latency } : {}),
+      data: r.data,
+    };
   }
   const body = { date, machine: machineInfo(), scenarios };
   writeFileSync(file, JSON.stringify(body, null, 2) + '\n');
+  const chart = `${resultsDir}${date}-latency.svg`;
+  if (writeLatencyChart(chart, scenarios, chartHeading(date))) console.log(`latency chart written to ${chart}`);
   return file;
 }
