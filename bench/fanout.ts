@@ -52,6 +52,12 @@ export interface FanoutOptions {
   serverNodeArgs: string[];
   /** Write a CPU profile of the server during each measured window here (BENCH_PROFILE_DIR). */
   profileDir: string | null;
+  /** Scenario name in log lines, errors and profile file names (default `fanout`). */
+  name?: string;
+  /** Paced turns, `/stream N rate` (tokens/s); omitted: as fast as the agent can (`fanout`). */
+  rate?: number;
+  /** Deadline of a measured turn (default 60 s for Switchboard, 120 s for the baselines). */
+  roundTimeoutMs?: number;
 }
 
 export const defaultFanoutOptions: FanoutOptions = {
@@ -133,7 +139,8 @@ export async function startTarget(store: TargetKind, opts: FanoutOptions): Promi
       subscribersPerSession: opts.subscribersPerSession,
       warmupTokens: opts.warmupTokens,
       tokens: isBaseline(store) ? opts.baselineTokens : opts.tokens,
-      timeoutMs: isBaseline(store) ? 120_000 : 60_000,
+      rate: opts.rate,
+      timeoutMs: opts.roundTimeoutMs ?? (isBaseline(store) ? 120_000 : 60_000),
     };
     await loadListening;
     await load.request({ type: 'start', config }, 'started', 10_000);
@@ -148,12 +155,12 @@ export async function startTarget(store: TargetKind, opts: FanoutOptions): Promi
       const result = await load.request<LoadResult>({ type: 'go' }, 'result', config.timeoutMs + 10_000);
       const after = await server.request<ServerUsage>({ type: 'usage' }, 'usage', 5_000);
       if (opts.profileDir) {
-        const file = join(opts.profileDir, `fanout-${store}-round${round}.cpuprofile`);
+        const file = join(opts.profileDir, `${opts.name ?? 'fanout'}-${store}-round${round}.cpuprofile`);
         await server.request({ type: 'profile', action: 'stop', file }, 'profiled', 30_000);
       }
       await load.request({ type: 'close' }, 'closed', 30_000);
       if (!result.ok) {
-        throw new Error(`fan-out (${store}, round ${round}) delivered wrong results:\n  ${result.failures.join('\n  ')}`);
+        throw new Error(`${opts.name ?? 'fanout'} (${store}, round ${round}) delivered wrong results:\n  ${result.failures.join('\n  ')}`);
       }
       const userMicros = after.userMicros - before.userMicros;
       const systemMicros = after.systemMicros - before.systemMicros;
@@ -246,10 +253,15 @@ function summarize(store: TargetKind, runs: FanoutRun[], opts: FanoutOptions): S
   };
 }
 
-export async function runFanout(ctx: ScenarioContext, opts: FanoutOptions): Promise<ScenarioResult> {
-  const runs: FanoutRun[] = [];
-  // Every store's server and load generator start at once; then rounds alternate between the
-  // stores (memory, sqlite, memory, …), so that a busy spell on the machine hits both alike.
+/**
+ * Starts every row's server and load generator at once (Switchboard per store, then the
+ * baselines), runs the warm-up and counted rounds alternating between them (memory, sqlite,
+ * naive-yoga, raw-ws, memory, …, so that a busy spell on the machine hits all alike), stops
+ * them all whatever happens, and returns the counted runs. `describe` gives the log line of a
+ * counted round (also used by `fast` and `burst`).
+ */
+export async function runTargets(ctx: ScenarioContext, opts: FanoutOptions, describe: (run: FanoutRun) => string = describeRun): Promise<FanoutRun[]> {
+  const name = opts.name ?? 'fanout';
   const targets: FanoutTarget[] = [];
   try {
     const kinds: TargetKind[] = [...opts.stores, ...opts.baselines];
@@ -257,25 +269,29 @@ export async function runFanout(ctx: ScenarioContext, opts: FanoutOptions): Prom
     for (const s of started) if (s.status === 'fulfilled') targets.push(s.value);
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
-    ctx.log(`fanout: started ${targets.map((t) => `${t.store} in ${t.startMs} ms`).join(', ')}`);
-    runs.push(
-      ...(await alternateRounds(targets, {
-        warmupRounds: opts.warmupRounds,
-        repeats: opts.repeats,
-        round: (target, index) => target.round(index),
-        log: (target, run, index) =>
-          ctx.log(
-            index < 0
-              ? `fanout: ${target.store} warm-up round: ${fmt(run.load.tokensPerSecond)} tokens/s (not counted)`
-              : `fanout: ${target.store} #${index + 1}: ${fmt(run.load.tokensPerSecond)} tokens/s, ${fmt(run.load.elapsedMs)} ms, ` +
-                  `${run.load.messagesPerSubscriber.median} msgs/subscriber, server CPU ${fmt(run.server.cpuMicros / 1000)} ms ` +
-                  `(prepared in ${run.prepareMs} ms)`,
-          ),
-      })),
-    );
+    ctx.log(`${name}: started ${targets.map((t) => `${t.store} in ${t.startMs} ms`).join(', ')}`);
+    return await alternateRounds(targets, {
+      warmupRounds: opts.warmupRounds,
+      repeats: opts.repeats,
+      round: (target, index) => target.round(index),
+      log: (target, run, index) =>
+        ctx.log(
+          index < 0
+            ? `${name}: ${target.store} warm-up round: ${fmt(run.load.tokensPerSecond)} tokens/s (not counted)`
+            : `${name}: ${target.store} #${index + 1}: ${describe(run)} (prepared in ${run.prepareMs} ms)`,
+        ),
+    });
   } finally {
     await Promise.all(targets.map((t) => t.stop()));
   }
+}
+
+const describeRun = (run: FanoutRun) =>
+  `${fmt(run.load.tokensPerSecond)} tokens/s, ${fmt(run.load.elapsedMs)} ms, ` +
+  `${run.load.messagesPerSubscriber.median} msgs/subscriber, server CPU ${fmt(run.server.cpuMicros / 1000)} ms`;
+
+export async function runFanout(ctx: ScenarioContext, opts: FanoutOptions): Promise<ScenarioResult> {
+  const runs = await runTargets(ctx, opts);
   const summaries = [...opts.stores, ...opts.baselines].map((s) => summarize(s, runs, opts));
   const subscribers = opts.sessions * opts.subscribersPerSession;
   const table: Table = {
@@ -392,15 +408,20 @@ export async function runFanout(ctx: ScenarioContext, opts: FanoutOptions): Prom
   };
 }
 
-export function fanoutOptions(ctx: ScenarioContext): FanoutOptions {
-  const base = ctx.quick ? quickFanoutOptions : defaultFanoutOptions;
+/**
+ * The options of a run: `full` or, with `--quick`, `quick`, with `--repeats`, `--stores` and
+ * `--servers` applied (`fast` and `burst` pass their own defaults).
+ */
+export function fanoutOptions(ctx: ScenarioContext, full: FanoutOptions = defaultFanoutOptions, quick: FanoutOptions = quickFanoutOptions): FanoutOptions {
+  const base = ctx.quick ? quick : full;
+  const name = base.name ?? 'fanout';
   const stores = ctx.stores ?? base.stores;
-  for (const s of stores) if (s !== 'memory' && s !== 'sqlite') throw new Error(`fanout: unknown store ${s}`);
+  for (const s of stores) if (s !== 'memory' && s !== 'sqlite') throw new Error(`${name}: unknown store ${s}`);
   // `--servers switchboard,naive-yoga,raw-ws` (default: all): `switchboard` is the stores above.
   const servers = ctx.servers ?? ['switchboard', ...baselineKinds];
   for (const s of servers) {
     if (s !== 'switchboard' && !(baselineKinds as readonly string[]).includes(s)) {
-      throw new Error(`fanout: unknown server ${s}; known: switchboard, ${baselineKinds.join(', ')}`);
+      throw new Error(`${name}: unknown server ${s}; known: switchboard, ${baselineKinds.join(', ')}`);
     }
   }
   return {
