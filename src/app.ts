@@ -14,6 +14,7 @@ import { EventLog } from './events/log.js';
 import { createMemoryPubSub } from './events/pubsub/memory.js';
 import type { PubSub } from './events/pubsub/types.js';
 import { schema, type Context } from './schema/index.js';
+import { useSharedSubscriptionExecution } from './schema/shared-execution.js';
 import { SessionManager } from './sessions/manager.js';
 import { join } from 'node:path';
 import { createSqliteStore } from './store/sqlite.js';
@@ -156,6 +157,8 @@ export function createApp(options: AppOptions = {}): App {
     renderGraphiQL,
     plugins: [
       useGraphQLSSE({ endpoint: `${GRAPHQL_PATH}/stream` }),
+      // Each event is executed once per distinct selection, not once per subscriber.
+      useSharedSubscriptionExecution(),
       useRequestParamsJson(),
       // Expensive documents are refused at validation, before any resolver runs.
       maxDepthPlugin({ n: limits.maxDepth, exposeLimits: true }),

@@ -1,6 +1,7 @@
 import { graphqlTypeName, type EventOf, type PermissionRequest, type SessionEvent, type Usage } from '../events/types.js';
 import { builder } from './builder.js';
 import { PermissionResolutionEnum, StopReasonEnum } from './enums.js';
+import { SHARED_RESULTS } from './shared-execution.js';
 
 export const PermissionRequestRef = builder.objectRef<PermissionRequest>('PermissionRequest').implement({
   description: 'A gated tool call waiting for a human decision.',
@@ -130,5 +131,8 @@ builder.subscriptionField('sessionEvents', (t) =>
     },
     subscribe: (_root, { sessionId, after }, ctx) => ctx.sessions.subscribe(ctx.userId, sessionId, after, ctx.shutdown),
     resolve: (event) => event,
+    // Who may watch is decided in `subscribe`; an event's fields depend on the event alone,
+    // so its result can be shared by every subscriber with the same selection.
+    extensions: { [SHARED_RESULTS]: true },
   }),
 );
