@@ -1,10 +1,9 @@
-import type { IncomingMessage } from 'node:http';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { toGraphQLError } from '../errors.js';
 import { MessageType } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { WebSocketServer } from 'ws';
+import { serveGraphQLWs, type WsExtra } from './ws-adapter.js';
 
 export interface WsTransportOptions {
   /**
@@ -53,7 +52,8 @@ export function useGraphQLWs(
 ): { dispose: () => void | Promise<void> } {
   const connections = new Map<string, number>();
   const maxSubscriptions = options.maxSubscriptionsPerConnection ?? 100;
-  return useServer<Record<string, unknown> | undefined, { userId?: string }>(
+  return serveGraphQLWs<Record<string, unknown> | undefined, WsExtra>(
+    wss,
     {
       connectionInitWaitTimeout: options.connectionInitWaitTimeout ?? 3000,
       onConnect: async (ctx) => {
@@ -111,7 +111,7 @@ export function useGraphQLWs(
             }),
           ];
         }
-        const request = ctx.extra.request as IncomingMessage;
+        const request = ctx.extra.request;
         const enveloped = yoga.getEnveloped({
           ...ctx,
           req: request,
@@ -156,7 +156,6 @@ export function useGraphQLWs(
         return args;
       },
     },
-    wss,
-    options.keepAliveMs ?? 30_000,
+    { keepAliveMs: options.keepAliveMs, onError: options.onError },
   );
 }
