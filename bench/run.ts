@@ -20,6 +20,7 @@ const scenarios: Scenario[] = [appendsScenario, fanoutScenario, clusterScenario]
 scenarios.push((await import('./idle.js')).idleScenario); // memory per idle subscriber (bench/idle.ts)
 scenarios.push((await import('./realistic.js')).realisticScenario); // S sessions × 5 subscribers at 100 tokens/s: lag, TTFT, latency (bench/realistic.ts)
 scenarios.push((await import('./slow.js')).slowScenario); // one subscriber stops reading during a fast turn, vs a control round (bench/slow.ts)
+scenarios.push((await import('./storm.js')).stormScenario); // 1000 subscribers drop mid-turn and resubscribe at once with `after` (bench/storm.ts)
 scenarios.push((await import('./fast.js')).fastScenario); // 10 sessions × 100 subscribers, /stream 1000 1000 (fast model): lag, latency, CPU per message vs the baselines (bench/fast.ts)
 scenarios.push((await import('./burst.js')).burstScenario); // 10 sessions × 100 subscribers, /stream 2000 unpaced: tokens/s, latency, CPU per message vs the baselines (bench/burst.ts)
 

@@ -15,10 +15,11 @@
  * gap, no duplicate, text exact) or, if its connection was cut, subscribe again with
  * `after: <last seq it got>` on a new WebSocket (Switchboard) and get the rest exactly.
  *
- * Servers: Switchboard (memory store) and the two baselines, started as `fanout` starts them
- * (`--servers`). The baselines send one WebSocket message per token (~190 bytes each), so they
- * stream `baselineTokens` (fewer tokens, on fewer subscribers, but more bytes to the slow
- * subscriber than Switchboard's coalesced deltas carry: enough to fill its socket buffers).
+ * Rows (`variants`; `--servers` picks): Switchboard (memory store) and the two baselines, started
+ * as `fanout` starts them, each with a turn sized for it (see `defaultVariants`): Switchboard at
+ * the issue's shape and at one that pushes the slow subscriber past its socket buffers; the
+ * baselines (one ~190-byte WebSocket message per token) on fewer subscribers and tokens, still
+ * past the buffers.
  *
  * Targets (issue 6): the server lives; RSS growth ≤ 50 MB more than in the control round; the
  * other subscribers' latency p99 ≤ 10 ms more than in the control round. A crashed server is a
