@@ -290,7 +290,8 @@ export async function runSlow(opts: SlowOptions, log: (line: string) => void): P
         : r.error
           ? 'round failed (see log)'
           : r.slowResult
-            ? `${r.slowResult.fate}${r.slowResult.closedWith ? ` (${r.slowResult.closedWith})` : ''}, ${r.slowResult.problem ? 'NOT exact' : 'exact'}`
+            ? `${r.slowResult.fate}${r.slowResult.closedWith ? ` (${r.slowResult.closedWith})` : ''}, ` +
+              (r.slowResult.problem === null ? 'exact' : isBaseline(v.server) && r.slowResult.fate !== 'completed' ? 'cannot resume (live only)' : 'NOT exact')
             : '–',
     );
     const fateSummary = [...new Set(fates)].map((f) => `${fates.filter((x) => x === f).length}× ${f}`).join('; ');

@@ -92,6 +92,8 @@ interface Sub {
   bytes: number;
   gone: string | null;
   onEvent: (() => void) | null;
+  /** Which connection is current: a replaced one's late close and errors are ignored. */
+  generation: number;
 }
 
 let config: SlowClientConfig;
@@ -104,7 +106,9 @@ const extraClients: Client[] = [];
 const wallNow = () => performance.timeOrigin + performance.now();
 
 function open(session: number, index: number, after: number, into?: Sub): Promise<Sub> {
-  const sub: Sub = into ?? { session, index, client: null as unknown as Client, ws: null, events: [], completes: new Set(), latencies: [], bytes: 0, gone: null, onEvent: null };
+  const sub: Sub = into ?? { session, index, client: null as unknown as Client, ws: null, events: [], completes: new Set(), latencies: [], bytes: 0, gone: null, onEvent: null, generation: 0 };
+  const generation = ++sub.generation;
+  const current = () => sub.generation === generation;
   // A class per client, to keep hold of its WebSocket (for pause/resume and byte counts).
   class TrackedWebSocket extends WebSocket {
     constructor(address: string | URL, protocols?: string | string[]) {
@@ -124,6 +128,7 @@ function open(session: number, index: number, after: number, into?: Sub): Promis
       on: {
         connected: () => resolve(sub),
         closed: (event) => {
+          if (!current()) return;
           const e = event as { code?: number; reason?: string };
           sub.gone ??= `closed ${e.code ?? '?'}${e.reason ? ` ${e.reason}` : ''}`;
           sub.onEvent?.();
@@ -137,6 +142,7 @@ function open(session: number, index: number, after: number, into?: Sub): Promis
       { query: SESSION_EVENTS, variables: { sessionId: sessionIds[session], after } },
       {
         next: (value) => {
+          if (!current()) return;
           const e = value.data?.sessionEvents;
           if (!e || value.errors?.length) {
             sub.gone ??= `error ${JSON.stringify(value.errors ?? value)}`;
@@ -150,10 +156,14 @@ function open(session: number, index: number, after: number, into?: Sub): Promis
           sub.onEvent?.();
         },
         error: (error) => {
+          if (!current()) return;
+          const close = error as { code?: number; reason?: string };
+          if (typeof close?.code === 'number') sub.gone ??= `closed ${close.code}${close.reason ? ` ${close.reason}` : ''}`;
           sub.gone ??= `error ${error instanceof Error ? error.message : JSON.stringify(error)}`;
           sub.onEvent?.();
         },
         complete: () => {
+          if (!current()) return;
           sub.gone ??= 'completed by the server';
           sub.onEvent?.();
         },
