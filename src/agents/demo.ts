@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sleep, systemClock, type Clock } from '../clock.js';
+import { sleep, systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { readWorkspaceFile, resolveInWorkspace, WorkspaceError, writeWorkspaceFile } from './tools.js';
 import { AgentError, type Agent, type AgentEvent, type AgentTurn } from './types.js';
 
@@ -64,22 +64,26 @@ export function createDemoAgent(options: DemoAgentOptions = {}): Agent {
   };
 }
 
-async function* chat(script: Script, turn: AgentTurn): Emit {
-  turn.signal.throwIfAborted();
+/**
+ * The script's own generator, not one delegating to it: every level of `yield*` costs each
+ * token more promises. Each script checks the signal first, so nothing runs (and nothing
+ * throws) before the first `next()`.
+ */
+function chat(script: Script, turn: AgentTurn): Emit {
   const command = parseCommand(turn.text);
   switch (command?.name) {
     case 'stream':
-      return yield* stream(script, turn, command.args);
+      return stream(script, turn, command.args);
     case 'write':
-      return yield* write(turn, command.args);
+      return write(turn, command.args);
     case 'read':
-      return yield* read(turn, command.args);
+      return read(turn, command.args);
     case 'fail':
-      return yield* fail(script, turn, command.args);
+      return fail(script, turn, command.args);
     case 'sleep':
-      return yield* pause(script, turn, command.args);
+      return pause(script, turn, command.args);
     default:
-      return yield* echo(script, turn);
+      return echo(script, turn);
   }
 }
 
@@ -91,12 +95,14 @@ function parseCommand(text: string): { name: string; args: string } | null {
 }
 
 async function* echo(script: Script, turn: AgentTurn): Emit {
+  turn.signal.throwIfAborted();
   const deltas = yield* streamText(script, turn.signal, tokenize(`You said: ${turn.text}`), script.wordsPerSecond);
   yield { type: 'text_end' };
   yield usage(turn, deltas);
 }
 
 async function* stream(script: Script, turn: AgentTurn, args: string): Emit {
+  turn.signal.throwIfAborted();
   const { count, rate } = parseStreamArgs(args);
   const deltas = yield* streamText(script, turn.signal, numberedTokens(count), rate);
   yield { type: 'text_end' };
@@ -123,6 +129,7 @@ const WRITE_USAGE = 'Usage: /write PATH TEXT';
 
 /** PATH is one word; TEXT is everything after the one whitespace character that ends it, as typed. */
 async function* write(turn: AgentTurn, args: string): Emit {
+  turn.signal.throwIfAborted();
   const match = /^(\S+)(?:\s([\s\S]*))?$/.exec(args);
   if (!match) throw new AgentError(WRITE_USAGE);
   const path = match[1]!;
@@ -165,6 +172,7 @@ async function* write(turn: AgentTurn, args: string): Emit {
 const READ_USAGE = 'Usage: /read PATH';
 
 async function* read(turn: AgentTurn, args: string): Emit {
+  turn.signal.throwIfAborted();
   const path = args.trim();
   if (path === '' || /\s/.test(path)) throw new AgentError(READ_USAGE);
   const toolName = 'read_file';
@@ -177,6 +185,7 @@ async function* read(turn: AgentTurn, args: string): Emit {
 }
 
 async function* fail(script: Script, turn: AgentTurn, args: string): Emit {
+  turn.signal.throwIfAborted();
   const message = args.trim() || 'The demo agent failed on purpose.';
   const deltas = yield* streamText(script, turn.signal, tokenize(FAIL_PREAMBLE), script.wordsPerSecond);
   // Usage first, so the failed turn still reports what it produced.
@@ -187,6 +196,7 @@ async function* fail(script: Script, turn: AgentTurn, args: string): Emit {
 const SLEEP_USAGE = `Usage: /sleep MS (a whole number of milliseconds, 0 to ${MAX_SLEEP_MS})`;
 
 async function* pause(script: Script, turn: AgentTurn, args: string): Emit {
+  turn.signal.throwIfAborted();
   const ms = args.trim();
   if (!/^\d+$/.test(ms) || Number(ms) > MAX_SLEEP_MS) throw new AgentError(SLEEP_USAGE);
   await sleep(script.clock, Number(ms), turn.signal);
@@ -198,6 +208,9 @@ async function* pause(script: Script, turn: AgentTurn, args: string): Emit {
  * start + i / perSecond seconds, so the first goes out at once, and every token already due
  * at a wake goes out together; a coarse timer delays tokens but never slows the rate.
  * Returns the number of deltas yielded.
+ *
+ * One abort listener serves the whole stream (a paced token waits on a timer: `sleep` would
+ * add and remove a listener per token), and it ends the pending wait at once.
  */
 async function* streamText(
   { clock }: Script,
@@ -209,19 +222,40 @@ async function* streamText(
   const msPerToken = 1000 / perSecond;
   let index = 0;
   let sinceMacrotask = 0;
-  for (const delta of tokens) {
-    const wait = start + index * msPerToken - clock.now();
-    if (wait > 0) {
-      await sleep(clock, wait, signal);
-      sinceMacrotask = 0;
-    } else if (sinceMacrotask >= TOKENS_PER_YIELD) {
-      await new Promise((resolve) => setImmediate(resolve));
-      sinceMacrotask = 0;
+  let timer: TimerHandle | null = null;
+  let wake: (() => void) | null = null;
+  const onTimer = () => {
+    timer = null;
+    wake?.();
+  };
+  const onAbort = () => {
+    if (timer) clock.clearTimeout(timer);
+    onTimer();
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (const delta of tokens) {
+      signal.throwIfAborted();
+      const wait = start + index * msPerToken - clock.now();
+      if (wait > 0) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          timer = clock.setTimeout(onTimer, wait);
+        });
+        wake = null;
+        sinceMacrotask = 0;
+      } else if (sinceMacrotask >= TOKENS_PER_YIELD) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sinceMacrotask = 0;
+      }
+      signal.throwIfAborted();
+      yield { type: 'text', delta };
+      index++;
+      sinceMacrotask++;
     }
-    signal.throwIfAborted();
-    yield { type: 'text', delta };
-    index++;
-    sinceMacrotask++;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    if (timer) clock.clearTimeout(timer);
   }
   return index;
 }
