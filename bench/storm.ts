@@ -197,7 +197,7 @@ export async function runStorm(opts: StormOptions, log: (line: string) => void):
       `${fmt(median(mine.map((r) => r.serverCpuShare)) * 100, 0)}%`,
       `${fmt(median(mine.map((r) => r.clientCpuShareMax)) * 100, 0)}%`,
       m((r) => r.eventLoopDelayMaxMs),
-      `${m((r) => r.resumedAfterMedian)} + ${m((r) => r.replayedMedian)}`,
+      `${fmt(median(mine.map((r) => r.resumedAfterMedian)), 0)} + ${fmt(median(mine.map((r) => r.replayedMedian)), 0)}`,
       `${mine.reduce((n, r) => n + r.runningAtReconnect, 0)}/${mine.length * opts.sessions}`,
       mine.every((r) => r.failed === 0) ? 'exact' : `${mine.reduce((n, r) => n + r.failed, 0)} FAILED`,
     ];
