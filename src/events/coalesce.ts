@@ -30,6 +30,8 @@ type Delta = Extract<NewSessionEvent, { type: 'TEXT_DELTA' }>;
 
 interface TopicState {
   timer: TimerHandle;
+  /** The turn whose delta opened the window. */
+  turnId: string | null;
   pending: Delta | null;
   pendingBytes: number;
 }
@@ -40,14 +42,18 @@ interface TopicState {
  * A delta on a quiet topic goes out at once, so time to first token is never delayed, and
  * opens a window; deltas inside the window are joined and go out when it closes, which opens
  * the next window; a window that closes with nothing pending leaves the topic quiet. Any
- * other event flushes the pending delta first, so order is always kept.
+ * other event flushes the pending delta first, so order is always kept, and ends the window:
+ * the delta after it (a turn's first, or the first after a tool call) is again a leading
+ * edge. A delta of another turn than the window's does the same, so a turn's first delta
+ * goes out at once even when the previous turn's window is still open.
  */
 export function createCoalescer({ clock, windowMs = 50, maxBytes = 16384, emit }: CoalescerOptions): Coalescer {
   const topics = new Map<string, TopicState>();
 
-  const openWindow = (topic: string): TopicState => {
+  const openWindow = (topic: string, turnId: string | null): TopicState => {
     const state: TopicState = {
       timer: clock.setTimeout(() => closeWindow(topic), windowMs),
+      turnId,
       pending: null,
       pendingBytes: 0,
     };
@@ -61,7 +67,7 @@ export function createCoalescer({ clock, windowMs = 50, maxBytes = 16384, emit }
     topics.delete(topic);
     if (state.pending) {
       const { pending } = state;
-      openWindow(topic);
+      openWindow(topic, pending.turnId);
       emit(topic, pending);
     }
   };
@@ -75,22 +81,32 @@ export function createCoalescer({ clock, windowMs = 50, maxBytes = 16384, emit }
     emit(topic, pending);
   };
 
+  /** Flushes the topic and leaves it quiet: its next delta goes out at once. */
+  const end = (state: TopicState, topic: string) => {
+    clock.clearTimeout(state.timer);
+    topics.delete(topic);
+    if (state.pending) emit(topic, state.pending);
+  };
+
   return {
     push(topic, event) {
+      let state = topics.get(topic);
       if (event.type !== 'TEXT_DELTA') {
-        flush(topic);
-        emit(topic, event);
-        return;
-      }
-      const state = topics.get(topic);
-      if (!state) {
-        openWindow(topic);
+        if (state) end(state, topic);
         emit(topic, event);
         return;
       }
       // Deltas of different turns are never joined (a turn boundary always has a
       // non-delta event between, but the guard keeps the invariant local).
-      if (state.pending && state.pending.turnId !== event.turnId) flush(topic);
+      if (state && state.turnId !== event.turnId) {
+        end(state, topic);
+        state = undefined;
+      }
+      if (!state) {
+        openWindow(topic, event.turnId);
+        emit(topic, event);
+        return;
+      }
       // `pending` is the coalescer's own copy, so it grows in place: no object per token.
       if (state.pending) state.pending.delta += event.delta;
       else state.pending = { ...event };

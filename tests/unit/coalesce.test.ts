@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createCoalescer, type CoalescerOptions } from '../../src/events/coalesce.js';
 import type { NewSessionEvent } from '../../src/events/types.js';
-import { complete, delta, textComplete } from '../utils/events.js';
+import { complete, delta, textComplete, userMessage } from '../utils/events.js';
 import { createManualClock, type ManualClock } from '../utils/manual-clock.js';
 
 let clock: ManualClock;
@@ -117,18 +117,43 @@ describe('createCoalescer', () => {
     expect(out.every(([topic, event]) => event.sessionId === topic)).toBe(true);
   });
 
-  it('never joins deltas of different turns', () => {
+  it('never joins deltas of different turns, and sends a new turn\'s first delta at once', () => {
     const c = coalescer();
     c.push('s1', delta('s1', 'a', { turnId: 't1' }));
     c.push('s1', delta('s1', 'b', { turnId: 't1' }));
     c.push('s1', delta('s1', 'c', { turnId: 't2' }));
     c.push('s1', delta('s1', 'd', { turnId: 't2' }));
+    expect(summary()).toEqual(['a', 'b', 'c']);
     clock.advance(50);
     expect(out.map(([, e]) => [e.turnId, e.type === 'TEXT_DELTA' ? e.delta : e.type])).toEqual([
       ['t1', 'a'],
       ['t1', 'b'],
-      ['t2', 'cd'],
+      ['t2', 'c'],
+      ['t2', 'd'],
     ]);
+    expect(clock.pending()).toBe(1);
+  });
+
+  it('sends the first delta after any other event at once, even inside an open window', () => {
+    const c = coalescer();
+    // Turn t1 streams, ends; turn t2 starts 10 ms later, inside t1's window.
+    c.push('s1', delta('s1', 'a', { turnId: 't1' }));
+    c.push('s1', delta('s1', 'b', { turnId: 't1' }));
+    c.push('s1', complete('s1', { turnId: 't1' }));
+    expect(clock.pending()).toBe(0);
+    clock.advance(10);
+    c.push('s1', userMessage('s1', 'next', { turnId: 't2' }));
+    c.push('s1', delta('s1', 'c', { turnId: 't2' }));
+    expect(summary()).toEqual(['a', 'b', 'COMPLETE', 'USER_MESSAGE', 'c']);
+
+    // Mid-turn too: after a tool call the text resumes at once, then is coalesced again.
+    c.push('s1', delta('s1', 'd', { turnId: 't2' }));
+    c.push('s1', textComplete('s1', 'cd', { turnId: 't2' }));
+    c.push('s1', delta('s1', 'e', { turnId: 't2' }));
+    c.push('s1', delta('s1', 'f', { turnId: 't2' }));
+    expect(summary()).toEqual(['a', 'b', 'COMPLETE', 'USER_MESSAGE', 'c', 'd', 'TEXT_COMPLETE', 'e']);
+    clock.advance(50);
+    expect(summary()).toEqual(['a', 'b', 'COMPLETE', 'USER_MESSAGE', 'c', 'd', 'TEXT_COMPLETE', 'e', 'f']);
   });
 
   it('respects the windowMs option', () => {
