@@ -16,6 +16,7 @@
  * Switchboard with the memory and SQLite stores (`--stores`), a fresh server per round. The
  * baselines have no `after` replay (live only), so they are not rows.
  */
+import { join, resolve } from 'node:path';
 import type { CaughtUpReply } from './lib/storm-clients.js';
 import { createSession, graphqlHttp, sendMessage } from './lib/gql-http.js';
 import { makeTempDir, removeTempDir, spawnTs, type BenchChild } from './lib/processes.js';
@@ -36,6 +37,10 @@ export interface StormOptions {
   timeoutMs: number;
   /** Storm as soon as every client has dropped, while the turns may still run (default: once they have ended). */
   midTurn: boolean;
+  /** Extra node flags for the server (BENCH_SERVER_NODE_ARGS). */
+  serverNodeArgs: string[];
+  /** A CPU profile of the server during each storm goes here (BENCH_PROFILE_DIR): `storm-<store>-round<N>.cpuprofile`. */
+  profileDir: string | null;
 }
 
 export const defaultStormOptions: StormOptions = {
@@ -47,6 +52,8 @@ export const defaultStormOptions: StormOptions = {
   stores: ['memory', 'sqlite'],
   timeoutMs: 60_000,
   midTurn: process.env.BENCH_STORM_MID_TURN === '1',
+  serverNodeArgs: process.env.BENCH_SERVER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [],
+  profileDir: process.env.BENCH_PROFILE_DIR ? resolve(process.env.BENCH_PROFILE_DIR) : null,
 };
 const quickStormOptions: StormOptions = { ...defaultStormOptions, clients: 200, repeats: 1 };
 
@@ -85,7 +92,7 @@ const summary = (values: number[]) => ({ p50: percentile(values, 50), p99: perce
 
 async function runRound(store: StormStore, repeat: number, opts: StormOptions, log: (l: string) => void): Promise<StormRun> {
   const dataDir = makeTempDir(`switchboard-bench-storm-${store}-`);
-  const server = spawnTs(serverModule, ['--store', store, '--port', '0', '--data-dir', dataDir]);
+  const server = spawnTs(serverModule, ['--store', store, '--port', '0', '--data-dir', dataDir], { nodeArgs: opts.serverNodeArgs });
   const procs: BenchChild[] = Array.from({ length: opts.clientProcesses }, () => spawnTs(clientModule, []));
   try {
     const listening = Promise.all(procs.map((p) => p.next('listening', 60_000)));
@@ -127,11 +134,16 @@ async function runRound(store: StormStore, repeat: number, opts: StormOptions, l
       if (Date.now() > deadline) throw new Error(`storm (${store}): ${runningAtReconnect} turns still running after ${opts.timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 50));
     }
+    if (opts.profileDir) await server.request({ type: 'profile', action: 'start' }, 'profiled', 10_000);
     const before = await server.request<ServerUsage>({ type: 'usage' }, 'usage', 10_000);
     const replies = await Promise.all(
       procs.map((p) => p.request<CaughtUpReply>({ type: 'reconnect', turnIds, tokens: opts.tokens, timeoutMs: opts.timeoutMs }, 'caught-up', opts.timeoutMs + 30_000)),
     );
     const after = await server.request<ServerUsage>({ type: 'usage' }, 'usage', 10_000);
+    if (opts.profileDir) {
+      const file = join(opts.profileDir, `storm-${store}-round${repeat + 1}.cpuprofile`);
+      await server.request({ type: 'profile', action: 'stop', file }, 'profiled', 30_000);
+    }
     const allMs = Math.max(...replies.map((r) => r.allMs));
     const serverCpuMs = (after.userMicros + after.systemMicros - before.userMicros - before.systemMicros) / 1000;
     const catchUp = replies.flatMap((r) => r.catchUpMs);
