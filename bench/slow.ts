@@ -226,6 +226,8 @@ async function runRound(variant: number, slow: boolean, repeat: number, opts: Sl
     }
   } catch (error) {
     run.error = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    const code = clients.child.exitCode ?? clients.child.signalCode;
+    if (code !== null) run.error += ` (load generator exit ${code})`;
     log(`slow: ${kind} ${slow ? 'slow' : 'control'} round failed: ${run.error}`);
   } finally {
     if (sampler) clearInterval(sampler);
@@ -284,6 +286,15 @@ export async function runSlow(opts: SlowOptions, log: (line: string) => void): P
     const slowRss = med(slowRuns.map((r) => r.rssGrowthMB));
     const controlP99 = med(control.map((r) => r.others?.latencyMs.p99 ?? NaN));
     const slowP99 = med(slowRuns.filter((r) => r.alive).map((r) => r.others?.latencyMs.p99 ?? NaN));
+    // Each slow round against the control round just before it (same repeat): less sensitive to
+    // the machine getting busier or quieter over the run than the difference of the medians.
+    const paired = (f: (r: SlowRun) => number) =>
+      med(slowRuns.filter((r) => r.alive).map((s) => {
+        const c = control.find((r) => r.repeat === s.repeat);
+        return c ? f(s) - f(c) : NaN;
+      }));
+    const deltaRss = paired((r) => r.rssGrowthMB);
+    const deltaP99 = paired((r) => r.others?.latencyMs.p99 ?? NaN);
     const fates = slowRuns.map((r) =>
       !r.alive
         ? `server died (${shortCrash(r.crash)})`
@@ -304,16 +315,16 @@ export async function runSlow(opts: SlowOptions, log: (line: string) => void): P
       lived ? 'yes' : `NO: ${died.length}/${slowRuns.length} died`,
       ms(controlRss),
       ms(slowRss),
-      ms(slowRss - controlRss),
+      ms(deltaRss),
       ms(controlP99),
       ms(slowP99),
-      ms(slowP99 - controlP99),
+      ms(deltaP99),
       ms(backlog),
       ms(resumeMs),
       fateSummary,
     ]);
-    const rssMet = lived && slowRss - controlRss <= opts.maxRssGrowthMB;
-    const latencyMet = lived && slowP99 - controlP99 <= opts.maxLatencyP99GrowthMs;
+    const rssMet = lived && deltaRss <= opts.maxRssGrowthMB;
+    const latencyMet = lived && deltaP99 <= opts.maxLatencyP99GrowthMs;
     const verdict = (met: boolean) => (met ? 'met' : 'NOT MET');
     verdicts.push(
       `  ${variantName(v)}: lives ${verdict(lived)}; Δ RSS ≤ ${opts.maxRssGrowthMB} MB ${verdict(rssMet)}; Δ p99 ≤ ${opts.maxLatencyP99GrowthMs} ms ${verdict(latencyMet)}` +
@@ -349,10 +360,10 @@ export async function runSlow(opts: SlowOptions, log: (line: string) => void): P
       'lived',
       'RSS growth control (MB)',
       'RSS growth slow (MB)',
-      'Δ RSS (MB)',
+      'Δ RSS, paired (MB)',
       'others p99 control (ms)',
       'others p99 slow (ms)',
-      'Δ p99 (ms)',
+      'Δ p99, paired (ms)',
       'slow: backlog read on resume (MB)',
       'slow: resume → complete (ms)',
       'slow subscriber',
@@ -360,7 +371,8 @@ export async function runSlow(opts: SlowOptions, log: (line: string) => void): P
     rows,
     notes: [
       `RSS growth: server VmRSS, max while the turn streams (sampled every 50 ms, until the others have their CompleteEvent + 0.5 s) − at its start; ` +
-        `others p99: each delta of the turn, receipt − its \`at\`, over the other subscribers; backlog: bytes the slow subscriber read after resuming ` +
+        `others p99: each delta of the turn, receipt − its \`at\`, over the other subscribers; Δ, paired: the median over repeats of ` +
+        `(slow round − the control round run just before it), which a busier or quieter machine over the run sways less than the difference of the medians; backlog: bytes the slow subscriber read after resuming ` +
         `(on loopback here the kernel's socket buffers take ~4 MB before a server's sends stall; Switchboard coalesces deltas, so /stream 20,000 ` +
         `is ~0.15 MB per subscriber and never fills them: hence the second Switchboard row; the baselines send one ~190-byte message per token).`,
       `Targets (issue 6), for Switchboard: the server lives, Δ RSS ≤ ${opts.maxRssGrowthMB} MB, Δ p99 ≤ ${opts.maxLatencyP99GrowthMs} ms; and (correctness) ` +
