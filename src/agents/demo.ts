@@ -94,19 +94,15 @@ function parseCommand(text: string): { name: string; args: string } | null {
   return { name: match[1]!, args: match[2] ?? '' };
 }
 
-async function* echo(script: Script, turn: AgentTurn): Emit {
-  turn.signal.throwIfAborted();
-  const deltas = yield* streamText(script, turn.signal, tokenize(`You said: ${turn.text}`), script.wordsPerSecond);
-  yield { type: 'text_end' };
-  yield usage(turn, deltas);
+function echo(script: Script, turn: AgentTurn): Emit {
+  return textReply(script, turn, () => words(`You said: ${turn.text}`, script.wordsPerSecond));
 }
 
-async function* stream(script: Script, turn: AgentTurn, args: string): Emit {
-  turn.signal.throwIfAborted();
-  const { count, rate } = parseStreamArgs(args);
-  const deltas = yield* streamText(script, turn.signal, numberedTokens(count), rate);
-  yield { type: 'text_end' };
-  yield usage(turn, deltas);
+function stream(script: Script, turn: AgentTurn, args: string): Emit {
+  return textReply(script, turn, () => {
+    const { count, rate } = parseStreamArgs(args);
+    return { count, token: numberedToken, perSecond: rate };
+  });
 }
 
 const STREAM_USAGE = `Usage: /stream N [R] (N: whole number of tokens, 1 to ${MAX_STREAM_TOKENS}; R: tokens per second, > 0, default as fast as possible)`;
@@ -121,9 +117,8 @@ function parseStreamArgs(args: string): { count: number; rate: number } {
   return { count, rate };
 }
 
-function* numberedTokens(count: number): Generator<string> {
-  for (let i = 1; i <= count; i++) yield `t${i} `;
-}
+/** `/stream`'s token i (from 0): "t<i+1> ". */
+const numberedToken = (i: number) => `t${i + 1} `;
 
 const WRITE_USAGE = 'Usage: /write PATH TEXT';
 
@@ -184,13 +179,11 @@ async function* read(turn: AgentTurn, args: string): Emit {
   yield usage(turn, 0);
 }
 
-async function* fail(script: Script, turn: AgentTurn, args: string): Emit {
-  turn.signal.throwIfAborted();
-  const message = args.trim() || 'The demo agent failed on purpose.';
-  const deltas = yield* streamText(script, turn.signal, tokenize(FAIL_PREAMBLE), script.wordsPerSecond);
-  // Usage first, so the failed turn still reports what it produced.
-  yield usage(turn, deltas);
-  throw new AgentError(message);
+function fail(script: Script, turn: AgentTurn, args: string): Emit {
+  return textReply(script, turn, () => ({
+    ...words(FAIL_PREAMBLE, script.wordsPerSecond),
+    failWith: args.trim() || 'The demo agent failed on purpose.',
+  }));
 }
 
 const SLEEP_USAGE = `Usage: /sleep MS (a whole number of milliseconds, 0 to ${MAX_SLEEP_MS})`;
@@ -203,24 +196,33 @@ async function* pause(script: Script, turn: AgentTurn, args: string): Emit {
   yield usage(turn, 0);
 }
 
+/** What a text reply streams: `count` tokens, `token(i)` each, at `perSecond`. */
+interface TextPlan {
+  count: number;
+  token: (i: number) => string;
+  perSecond: number;
+  /** Ends the reply with usage (no text_end) and then this AgentError, as `/fail` does. */
+  failWith?: string;
+}
+
 /**
+ * A whole text reply (echo, `/stream`, `/fail`) in one generator, since every level of
+ * `yield*` costs each token more promises: the plan (parsed lazily, so a usage error is
+ * thrown by the first `next()`), the deltas, then text_end and usage.
+ *
  * Yields each token as a text delta on an absolute schedule: token i (from 0) is due at
  * start + i / perSecond seconds, so the first goes out at once, and every token already due
  * at a wake goes out together; a coarse timer delays tokens but never slows the rate.
- * Returns the number of deltas yielded.
  *
  * One abort listener serves the whole stream (a paced token waits on a timer: `sleep` would
  * add and remove a listener per token), and it ends the pending wait at once.
  */
-async function* streamText(
-  { clock }: Script,
-  signal: AbortSignal,
-  tokens: Iterable<string>,
-  perSecond: number,
-): AsyncGenerator<AgentEvent, number, undefined> {
+async function* textReply({ clock }: Script, turn: AgentTurn, plan: () => TextPlan): Emit {
+  const { signal } = turn;
+  signal.throwIfAborted();
+  const { count, token, perSecond, failWith } = plan();
   const start = clock.now();
   const msPerToken = 1000 / perSecond;
-  let index = 0;
   let sinceMacrotask = 0;
   let timer: TimerHandle | null = null;
   let wake: (() => void) | null = null;
@@ -234,13 +236,14 @@ async function* streamText(
   };
   signal.addEventListener('abort', onAbort, { once: true });
   try {
-    for (const delta of tokens) {
-      signal.throwIfAborted();
+    for (let index = 0; index < count; index++) {
       const wait = start + index * msPerToken - clock.now();
       if (wait > 0) {
         await new Promise<void>((resolve) => {
           wake = resolve;
-          timer = clock.setTimeout(onTimer, wait);
+          // Whole milliseconds: Node keeps a timer list per distinct duration, and fractional
+          // waits (10 ms per token minus a drifting now) would make one per timer. Never early.
+          timer = clock.setTimeout(onTimer, Math.ceil(wait));
         });
         wake = null;
         sinceMacrotask = 0;
@@ -249,15 +252,23 @@ async function* streamText(
         sinceMacrotask = 0;
       }
       signal.throwIfAborted();
-      yield { type: 'text', delta };
-      index++;
+      yield { type: 'text', delta: token(index) };
       sinceMacrotask++;
     }
   } finally {
     signal.removeEventListener('abort', onAbort);
     if (timer) clock.clearTimeout(timer);
   }
-  return index;
+  if (failWith === undefined) yield { type: 'text_end' };
+  // On failure too, usage first: the failed turn still reports what it produced.
+  yield usage(turn, count);
+  if (failWith !== undefined) throw new AgentError(failWith);
+}
+
+/** The words of a text (see `tokenize`) as a plan at the given pace. */
+function words(text: string, perSecond: number): TextPlan {
+  const tokens = tokenize(text);
+  return { count: tokens.length, token: (i) => tokens[i]!, perSecond };
 }
 
 /** Splits text into words that keep their following whitespace, so the pieces join back exactly. */
