@@ -131,6 +131,15 @@ export function createApp(options: AppOptions = {}): App {
   // Every open subscription listens to it: past 10, Node would warn of a leak that is none.
   setMaxListeners(0, shutdown.signal);
   const auth = createAuthenticator(options.authSecret, clock);
+  /** Every operation's context, whatever its transport; authenticates the caller. */
+  const contextFor = async (authorization: string | null | undefined): Promise<Context> => ({
+    userId: await auth.authenticate(authorization),
+    sessions,
+    config,
+    store,
+    pubsub,
+    shutdown: shutdown.signal,
+  });
 
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
     schema,
@@ -139,19 +148,8 @@ export function createApp(options: AppOptions = {}): App {
     // Also bounds chunked bodies, which carry no Content-Length to refuse them by up front.
     maxRequestBodySize: limits.maxRequestBytes,
     logging: false,
-    context: async (initial: { request: Request; connectionParams?: Record<string, unknown> }): Promise<Context> => ({
-      // graphql-ws carries the token in connectionParams; HTTP and SSE in the header.
-      userId: await auth.authenticate(
-        'connectionParams' in initial
-          ? (initial.connectionParams?.authorization as string | undefined)
-          : initial.request.headers.get('authorization'),
-      ),
-      sessions,
-      config,
-      store,
-      pubsub,
-      shutdown: shutdown.signal,
-    }),
+    // graphql-ws builds its own from connectionParams (transport/ws.ts); HTTP and SSE carry the token in the header.
+    context: ({ request }: { request: Request }) => contextFor(request.headers.get('authorization')),
     maskedErrors: { maskError: (error) => toGraphQLError(error, onError) },
     graphiql: { title: 'Switchboard', defaultTabs: graphiqlTabs, subscriptionsProtocol: 'SSE' },
     renderGraphiQL,
@@ -194,6 +192,7 @@ export function createApp(options: AppOptions = {}): App {
     maxConnectionsPerUser: limits.maxConnectionsPerUser,
     keepAliveMs: limits.keepAliveMs,
     authenticate: (params) => auth.authenticate(params?.authorization as string | undefined),
+    context: (params) => contextFor(params?.authorization as string | undefined),
     onError,
   });
 

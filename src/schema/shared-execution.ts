@@ -4,6 +4,7 @@ import {
   execute,
   getOperationAST,
   Kind,
+  subscribe,
   visit,
   type DocumentNode,
   type ExecutionArgs,
@@ -36,12 +37,18 @@ export function useSharedSubscriptionExecution(): Plugin {
   };
 }
 
+/** graphql-js `subscribe`, sharing results where the plugin above would. */
+export function subscribeSharing(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+  const key = sharingKey(args);
+  return key === null ? Promise.resolve(subscribe(args)) : subscribeShared(args, key);
+}
+
 /** Per event object: its results by sharing key. Gone with the event. */
 const resultsByEvent = new WeakMap<object, Map<string, ExecutionResult | Promise<ExecutionResult>>>();
 
-async function subscribeShared(args: ExecutionArgs, key: string) {
+async function subscribeShared(args: ExecutionArgs, key: string): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   const source = await createSourceEventStream(args);
-  if (!isAsyncIterator(source)) return source;
+  if (!isAsyncIterator(source)) return source as ExecutionResult;
   return new SharedResults(source, (event) => {
     if (typeof event !== 'object' || event === null) return execute({ ...args, rootValue: event });
     let results = resultsByEvent.get(event);

@@ -1,15 +1,21 @@
-import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { execute, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { subscribeSharing } from '../schema/shared-execution.js';
 import { toGraphQLError } from '../errors.js';
 import { MessageType } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { WebSocketServer } from 'ws';
 import { serveGraphQLWs, type WsExtra } from './ws-adapter.js';
 
-export interface WsTransportOptions {
+export interface WsTransportOptions<C> {
+  /**
+   * Builds an operation's context from the connection's `connectionParams`, for every
+   * operation (so a token that expired while the socket stayed open starts nothing new); a
+   * throw refuses the operation with the error's code. The same context HTTP and SSE get.
+   */
+  context: (connectionParams: Record<string, unknown> | undefined) => Promise<C>;
   /**
    * Checks a connection's `connectionParams` at `connection_init`; a rejection closes the
-   * socket with 4403 Forbidden. Called again for every subscription, so a token that expired
-   * while the socket stayed open does not start new operations.
+   * socket with 4403 Forbidden.
    * @default everyone is accepted
    */
   authenticate?: (connectionParams: Record<string, unknown> | undefined) => Promise<string>;
@@ -18,8 +24,8 @@ export interface WsTransportOptions {
   /** Most connections of one user (as `authenticate` names them) at once; more are closed with 4429. @default 50 */
   maxConnectionsPerUser?: number;
   /**
-   * A ping every this many ms; a socket that has not answered within the next interval is
-   * terminated (a dead peer), ending its subscriptions.
+   * A ping every this many ms; a socket that has not answered by the next one is terminated
+   * (a dead peer), ending its subscriptions.
    * @default 30000
    */
   keepAliveMs?: number;
@@ -32,8 +38,6 @@ export interface WsTransportOptions {
   connectionInitWaitTimeout?: number;
 }
 
-type Enveloped = ReturnType<YogaServerInstance<{}, {}>['getEnveloped']>;
-
 /**
  * Types only a server sends. graphql-ws accepts them from a client as well-formed and then
  * throws on them, which it takes for its own fault: a console.error with a stack trace and
@@ -42,16 +46,32 @@ type Enveloped = ReturnType<YogaServerInstance<{}, {}>['getEnveloped']>;
 const SERVER_ONLY: ReadonlySet<unknown> = new Set([MessageType.ConnectionAck, MessageType.Next, MessageType.Error]);
 
 /**
- * graphql-ws on a ws server, executing through Yoga's envelop so that one schema, one context
- * factory and one error masking serve every transport. Only a bridge: no logic of its own.
+ * graphql-ws on a ws server. Documents are parsed and validated by Yoga's envelop (its parser
+ * and validation caches, the armor limits), with the context every transport gets and the
+ * one error masking (`toGraphQLError`). Operations then run on graphql-js directly rather
+ * than through a per-operation envelop: a subscription holds nothing but what it needs
+ * (thousands of idle ones are the common case), and its events are executed and serialized
+ * once for all subscribers of the same selection (schema/shared-execution.ts, ws-adapter.ts).
  */
-export function useGraphQLWs(
+export function useGraphQLWs<C>(
   wss: WebSocketServer,
   yoga: YogaServerInstance<{}, {}>,
-  options: WsTransportOptions = {},
+  options: WsTransportOptions<C>,
 ): { dispose: () => void | Promise<void> } {
   const connections = new Map<string, number>();
   const maxSubscriptions = options.maxSubscriptionsPerConnection ?? 100;
+  const onError = options.onError ?? console.error;
+  // Parsing and validation only: their caches and limits are the server's, not per operation.
+  const enveloped = yoga.getEnveloped({});
+  // Masked like every other error: a code, nothing internal, and no HTTP status (that is
+  // for Yoga's responses; over a socket only the code matters).
+  const forSocket = (error: unknown): GraphQLError => {
+    const { message, nodes, source, positions, path, originalError, extensions } = toGraphQLError(error, onError);
+    const { http: _status, ...rest } = extensions;
+    return new GraphQLError(message, { nodes, source, positions, path, originalError, extensions: rest });
+  };
+  const masked = (result: ExecutionResult): ExecutionResult =>
+    result.errors ? { ...result, errors: result.errors.map(forSocket) } : result;
   return serveGraphQLWs<Record<string, unknown> | undefined, WsExtra>(
     wss,
     {
@@ -92,16 +112,15 @@ export function useGraphQLWs(
         return value;
       },
       // Every error sent in an `error` message: what onSubscribe returned (parse, validation,
-      // refusals: these bypass Yoga's masking, so some had no code) and what a stream threw
-      // while running. Mapped like every other error: a code, no HTTP status, nothing internal.
-      onError: (_ctx, _id, _payload, errors) =>
-        errors.map((error) => {
-          const masked = toGraphQLError(error, options.onError ?? console.error);
-          const { http: _status, ...extensions } = masked.extensions;
-          return { ...masked.toJSON(), extensions };
-        }),
-      execute: (args: ExecutionArgs) => (args.rootValue as Enveloped).execute(args),
-      subscribe: (args: ExecutionArgs) => (args.rootValue as Enveloped).subscribe(args),
+      // refusals) and what a stream threw while running.
+      onError: (_ctx, _id, _payload, errors) => errors.map((error) => forSocket(error).toJSON()),
+      execute: async (args: ExecutionArgs) => masked(await execute(args)),
+      subscribe: async (args: ExecutionArgs) => {
+        const result = await subscribeSharing(args);
+        return Symbol.asyncIterator in result ? result : masked(result);
+      },
+      // A result with errors from a running subscription (a resolver that threw).
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? masked(result as ExecutionResult) : undefined),
       onSubscribe: async (ctx, _id, payload) => {
         // graphql-ws has already reserved this operation's id in ctx.subscriptions.
         if (Object.keys(ctx.subscriptions).length > maxSubscriptions) {
@@ -111,14 +130,6 @@ export function useGraphQLWs(
             }),
           ];
         }
-        const request = ctx.extra.request;
-        const enveloped = yoga.getEnveloped({
-          ...ctx,
-          req: request,
-          socket: ctx.extra.socket,
-          params: payload,
-          connectionParams: ctx.connectionParams,
-        });
         let document;
         try {
           document = enveloped.parse(payload.query);
@@ -128,12 +139,9 @@ export function useGraphQLWs(
         let contextValue: unknown;
         try {
           // Authenticates again: a token that expired since connection_init starts nothing.
-          contextValue = await enveloped.contextFactory();
+          contextValue = await options.context(ctx.connectionParams);
         } catch (error) {
-          const masked = toGraphQLError(error, options.onError ?? console.error);
-          // The HTTP status is for Yoga's responses; over a socket only the code matters.
-          const { http: _status, ...extensions } = masked.extensions;
-          return [new GraphQLError(masked.message, { extensions })];
+          return [forSocket(error)];
         }
         const args: ExecutionArgs = {
           schema: enveloped.schema,
@@ -141,7 +149,6 @@ export function useGraphQLWs(
           document,
           variableValues: payload.variables,
           contextValue,
-          rootValue: enveloped,
         };
         let errors: readonly GraphQLError[];
         try {
@@ -156,6 +163,6 @@ export function useGraphQLWs(
         return args;
       },
     },
-    { keepAliveMs: options.keepAliveMs, onError: options.onError },
+    { keepAliveMs: options.keepAliveMs, onError },
   );
 }
