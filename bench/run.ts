@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { appendsScenario } from './appends.js';
 import { clusterScenario } from './cluster.js';
 import { fanoutScenario } from './fanout.js';
-import { killAll } from './lib/processes.js';
+import { compileForBench, killAll } from './lib/processes.js';
 import { machineInfo, printResult, writeResults, type ScenarioResult } from './lib/results.js';
 import type { Scenario } from './lib/scenario.js';
 
@@ -63,6 +63,8 @@ const startedAt = new Date();
 const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
 const machine = machineInfo();
 console.log(`${command}\n${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}`);
+
+compileForBench((line) => console.error(`  ${line}`));
 
 const results: ScenarioResult[] = [];
 let failed = false;

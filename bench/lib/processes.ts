@@ -1,7 +1,7 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -80,12 +80,46 @@ export interface SpawnOptions {
   echoStderr?: boolean;
 }
 
-/** Runs a TypeScript module of this folder in its own node process (through tsx), with IPC. */
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const tsconfigBench = join(repoRoot, 'tsconfig.bench.json');
+/** Under tsconfig.bench.json's outDir; one folder per run, so that runs side by side do not clash. */
+const compiledRoot = join(repoRoot, 'node_modules/.cache/switchboard-bench', String(process.pid));
+
+/**
+ * Compiles `src` and `bench` with tsc, once per run, so that every server and load generator
+ * runs as `npm start` runs Switchboard: plain JavaScript on node. (Through tsx, esbuild's
+ * keepNames wraps every function created at run time in a call that defines its `name`,
+ * which costs a property store and ~250 bytes per closure: measurable in the idle and
+ * per-message figures.) `BENCH_TSX=1` skips it and runs the TypeScript through tsx.
+ */
+export function compileForBench(log: (line: string) => void): void {
+  if (process.env.BENCH_TSX === '1') return;
+  const began = Date.now();
+  onExitSync(() => rmSync(compiledRoot, { recursive: true, force: true }));
+  const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
+  const result = spawnSync(process.execPath, [tsc, '-p', tsconfigBench, '--outDir', compiledRoot], { cwd: repoRoot, encoding: 'utf8' });
+  // A type error still emits JavaScript; the bench runs it, and says so.
+  if (result.status !== 0) log(`tsc reported problems (the bench runs what it emitted):\n${result.stdout}${result.stderr}`);
+  if (!existsSync(join(compiledRoot, 'bench/server.js'))) throw new Error(`compiling for the bench failed:\n${result.stdout}${result.stderr}`);
+  process.env.BENCH_COMPILED = compiledRoot;
+  log(`compiled src and bench to ${compiledRoot} in ${Date.now() - began} ms`);
+}
+
+/** The module to fork and how: the compiled JavaScript after `compileForBench`, else the TypeScript through tsx. */
+function runnable(moduleUrl: URL): { path: string; execArgv: string[] } {
+  const source = fileURLToPath(moduleUrl);
+  const compiled = process.env.BENCH_COMPILED;
+  if (!compiled) return { path: source, execArgv: ['--import', 'tsx'] };
+  return { path: join(compiled, relative(repoRoot, source)).replace(/\.ts$/, '.js'), execArgv: [] };
+}
+
+/** Runs a module of this folder in its own node process (compiled, or through tsx), with IPC. */
 export function spawnTs(moduleUrl: URL, args: string[], options: SpawnOptions = {}): BenchChild {
   hookExit();
-  const child = fork(fileURLToPath(moduleUrl), args, {
+  const { path, execArgv } = runnable(moduleUrl);
+  const child = fork(path, args, {
     execPath: process.execPath,
-    execArgv: ['--import', 'tsx', ...(options.nodeArgs ?? [])],
+    execArgv: [...execArgv, ...(options.nodeArgs ?? [])],
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
