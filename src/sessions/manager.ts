@@ -107,8 +107,12 @@ export class SessionManager {
   private readonly streams = new Set<SessionCursor>();
   /** Open event streams per user, for `maxSubscriptionsPerUser`. */
   private readonly streamsPerUser = new Map<string, number>();
-  /** Sessions whose lease this instance holds. */
-  private readonly held = new Set<string>();
+  /**
+   * Sessions whose lease this instance holds, with when it expires as last granted (this
+   * instance's clock). Until then no other instance can take it (a lease is only granted
+   * over one that expired), so a turn starting well before that needs no claim of its own.
+   */
+  private readonly held = new Map<string, number>();
   private readonly newId: () => string;
   private readonly onError: (error: unknown) => void;
   private readonly cluster: Cluster;
@@ -389,7 +393,7 @@ export class SessionManager {
     await Promise.all(turns.map((t) => t.done));
     await this.options.log.drain();
     // Hand the sessions over at once rather than after the leases expire.
-    await Promise.all([...this.held].map((id) => this.options.store.releaseLease(id, this.instanceId).catch(this.onError)));
+    await Promise.all([...this.held.keys()].map((id) => this.options.store.releaseLease(id, this.instanceId).catch(this.onError)));
     this.held.clear();
     this.cluster.stop();
   }
@@ -407,10 +411,9 @@ export class SessionManager {
     for (;;) {
       const lease = await store.claimLease(sessionId, this.instanceId, this.leaseTtlMs, clock.now());
       if (lease.holder === this.instanceId) {
-        if (!this.held.has(sessionId)) {
-          this.held.add(sessionId);
-          await this.adopt(sessionId);
-        }
+        const adopting = !this.held.has(sessionId);
+        this.held.set(sessionId, lease.expiresAt);
+        if (adopting) await this.adopt(sessionId);
         try {
           return await this.execute(command);
         } finally {
@@ -490,23 +493,29 @@ export class SessionManager {
 
   /** Gives the lease up once the session has nothing running and nothing queued. */
   private async releaseIfIdle(sessionId: string): Promise<void> {
-    const runner = this.runners.get(sessionId);
+    if (!this.held.has(sessionId)) return;
+    // Always inside `exclusive`, so that a startNext that follows sees mustReclaim's mark.
+    const runner = this.runner(sessionId);
     const release = async () => {
-      if (runner?.turn || !this.held.has(sessionId)) return;
+      if (runner.turn || !this.held.has(sessionId)) return;
       if ((await this.options.store.listQueue(sessionId)).length > 0 && !this.stopping) return;
       this.held.delete(sessionId);
       await this.options.store.releaseLease(sessionId, this.instanceId);
-      if (runner && !runner.turn && !runner.deleting) this.runners.delete(sessionId);
+      this.mustReclaim(sessionId);
+      if (!runner.turn && !runner.deleting && this.runners.get(sessionId) === runner) this.runners.delete(sessionId);
     };
-    await (runner ? this.exclusive(runner, release) : release()).catch(this.onError);
+    await this.exclusive(runner, release).catch(this.onError);
   }
 
   /** Keeps this instance's leases; a lease found lost ends its turn here without a word. */
   private async renewLeases(): Promise<void> {
     const { store, clock } = this.options;
-    for (const sessionId of [...this.held]) {
+    for (const sessionId of [...this.held.keys()]) {
       const lease = await store.claimLease(sessionId, this.instanceId, this.leaseTtlMs, clock.now());
-      if (lease.holder === this.instanceId) continue;
+      if (lease.holder === this.instanceId) {
+        if (this.held.has(sessionId)) this.held.set(sessionId, lease.expiresAt);
+        continue;
+      }
       this.held.delete(sessionId);
       const turn = this.runners.get(sessionId)?.turn;
       if (turn) {
@@ -524,7 +533,7 @@ export class SessionManager {
       if (this.held.has(session.id)) continue;
       const lease = await store.claimLease(session.id, this.instanceId, this.leaseTtlMs, clock.now());
       if (lease.holder !== this.instanceId) continue;
-      this.held.add(session.id);
+      this.held.set(session.id, lease.expiresAt);
       await this.adopt(session.id);
       await this.releaseIfIdle(session.id);
     }
@@ -547,6 +556,15 @@ export class SessionManager {
       bytes += Math.floor((a.dataBase64.length * 3) / 4);
       if (bytes > maxAttachmentBytes) throw tooLarge(`attachments are larger than ${maxAttachmentBytes} bytes in all.`);
     }
+  }
+
+  /**
+   * After releasing a session's lease (inside `exclusive`): a claim made meanwhile (a command
+   * arriving in onHolder) may have landed before the release and been undone by it, so the
+   * next startNext, which runs after this in `exclusive`, claims again.
+   */
+  private mustReclaim(sessionId: string) {
+    if (this.held.has(sessionId)) this.held.set(sessionId, 0);
   }
 
   private runner(sessionId: string): Runner {
@@ -584,13 +602,19 @@ export class SessionManager {
   private async startNext(sessionId: string, runner: Runner): Promise<void> {
     if (runner.turn || runner.deleting || this.stopping) return;
     const { store, log, clock } = this.options;
-    // Only the lease holder starts turns; whoever holds it will run the queue.
-    const lease = await store.claimLease(sessionId, this.instanceId, this.leaseTtlMs, clock.now());
-    if (lease.holder !== this.instanceId) return;
-    this.held.add(sessionId);
+    // Only the lease holder starts turns; whoever holds it will run the queue. A lease
+    // claimed or renewed moments ago (the sendMessage that got here claimed it) is not
+    // claimed again: that would be a write per turn start for nothing.
+    const expiresAt = this.held.get(sessionId);
+    if (expiresAt === undefined || expiresAt - clock.now() < this.leaseTtlMs / 2) {
+      const lease = await store.claimLease(sessionId, this.instanceId, this.leaseTtlMs, clock.now());
+      if (lease.holder !== this.instanceId) return;
+      this.held.set(sessionId, lease.expiresAt);
+    }
     const [next] = await store.listQueue(sessionId);
-    const session = next ? await store.getSession(sessionId) : null;
-    if (!next || !session) return;
+    if (!next) return;
+    const [session, history] = await Promise.all([store.getSession(sessionId), store.listMessages(sessionId)]);
+    if (!session) return;
 
     const controller = new AbortController();
     const gate = new PermissionGate({
@@ -613,7 +637,6 @@ export class SessionManager {
     };
     runner.turn = turn;
 
-    const history = await store.listMessages(sessionId);
     await log.emitAndWait({
       type: 'USER_MESSAGE',
       sessionId,
