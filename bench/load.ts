@@ -212,17 +212,38 @@ async function sendToAll(text: string): Promise<string[]> {
   return replies.map((r) => r.sendMessage.turnId);
 }
 
-/** Resolves when every subscriber has seen `count` CompleteEvents, or rejects at the deadline. */
+/**
+ * Resolves when every subscriber has seen `count` CompleteEvents; rejects at the deadline, or as
+ * soon as a subscriber still waiting fails (its subscription ended in an error: with
+ * `retryAttempts: 0` it will not complete any more, so there is no point waiting for it).
+ */
 function allCompleted(subscribers: Subscriber[], count: number, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let waiting = 0;
+    let settled = false;
+    let grace: NodeJS.Timeout | null = null;
+    // After the first failure, a second for the others that fail with it, to count them.
+    const failed = (s: Subscriber) => {
+      if (settled || grace) return;
+      grace = setTimeout(() => {
+        settled = true;
+        clearTimeout(timer);
+        const errors = subscribers.filter((x) => x.error && x.completes < count);
+        const sessions = new Set(errors.map((x) => x.sessionIndex));
+        reject(new Error(`${errors.length} of ${subscribers.length} subscribers (in ${sessions.size} sessions) failed before CompleteEvent #${count} ` +
+          `(e.g. session ${s.sessionIndex}, after ${s.events.length} events: ${s.error})`));
+      }, 1000);
+    };
     const timer = setTimeout(() => {
+      settled = true;
+      if (grace) clearTimeout(grace);
       const behind = subscribers.filter((s) => s.completes < count);
       reject(new Error(`${behind.length} of ${subscribers.length} subscribers lack CompleteEvent #${count} after ${timeoutMs} ms` +
         (behind[0] ? ` (e.g. session ${behind[0].sessionIndex}: ${behind[0].events.length} events, error ${behind[0].error})` : '')));
     }, timeoutMs);
     const done = () => {
-      if (--waiting === 0) {
+      if (--waiting === 0 && !settled) {
+        settled = true;
         clearTimeout(timer);
         resolve();
       }
@@ -234,14 +255,27 @@ function allCompleted(subscribers: Subscriber[], count: number, timeoutMs: numbe
         if (s.completes >= count) {
           s.onComplete = null;
           done();
-        }
+        } else if (s.error) failed(s);
       };
     }
-    if (waiting === 0) {
+    const early = subscribers.find((s) => s.error && s.completes < count);
+    if (early) failed(early);
+    else if (waiting === 0) {
       clearTimeout(timer);
       resolve();
     }
   });
+}
+
+/** A subscription's error: an Error, a GraphQL error list, or the WebSocket's close or error event (whose fields are getters: JSON shows `{}`). */
+function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (error && typeof error === 'object') {
+    const e = error as { code?: unknown; reason?: unknown; wasClean?: unknown; type?: unknown; message?: unknown };
+    if ('code' in e && 'reason' in e) return `WebSocket closed with code ${String(e.code)}${e.reason ? ` (${String(e.reason)})` : ''}${e.wasClean === false ? ', not clean' : ''}`;
+    if ('type' in e && typeof e.type === 'string') return `WebSocket ${e.type}${e.message ? `: ${String(e.message)}` : ''}`;
+  }
+  return JSON.stringify(error);
 }
 
 const streamedText = (n: number) => {
@@ -391,7 +425,8 @@ async function prepareRound(cfg: LoadConfig, round: number): Promise<() => Promi
           }
         },
         error: (error) => {
-          s.error ??= error instanceof Error ? error.message : JSON.stringify(error);
+          s.error ??= describeError(error);
+          s.onComplete?.();
         },
         complete: () => {},
       },
