@@ -21,7 +21,7 @@ export const defaultBurstOptions: FanoutOptions = {
   repeats: 3,
   warmupRounds: 0,
   // 1000 subscribers × 2000 messages for a baseline.
-  roundTimeoutMs: 300_000,
+  roundTimeoutMs: 600_000,
 };
 
 const quickBurstOptions: FanoutOptions = { ...defaultBurstOptions, sessions: 3, subscribersPerSession: 10, tokens: 500, baselineTokens: 500, repeats: 1 };

@@ -26,7 +26,7 @@ export const defaultFastOptions: FanoutOptions = {
   repeats: 3,
   warmupRounds: 0,
   // A baseline 1000 subscribers × 1000 messages behind: give it time to finish (and be measured).
-  roundTimeoutMs: 240_000,
+  roundTimeoutMs: 400_000,
 };
 
 const quickFastOptions: FanoutOptions = { ...defaultFastOptions, sessions: 3, subscribersPerSession: 10, tokens: 200, baselineTokens: 200, repeats: 1 };

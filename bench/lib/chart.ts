@@ -183,7 +183,7 @@ export function latencyChartSvg(panels: readonly LatencyPanel[], heading: string
   const columns = Math.max(1, Math.min(3, panels.length));
   const rows = Math.max(1, Math.ceil(panels.length / columns));
   const gap = 12;
-  const headingH = 46;
+  const headingH = 58;
   const height1 = panelHeight(Math.max(1, ...panels.map((p) => p.series.length)));
   const width = Math.max(600, columns * PANEL_WIDTH + (columns + 1) * gap);
   const height = headingH + rows * height1 + (rows + 1) * gap;
@@ -194,7 +194,8 @@ export function latencyChartSvg(panels: readonly LatencyPanel[], heading: string
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif">`,
     `<rect width="${width}" height="${height}" fill="#fafafa"/>`,
     `<text x="${gap}" y="22" font-size="16" font-weight="bold">${esc(heading)}</text>`,
-    `<text x="${gap}" y="39" font-size="11" fill="#555">per delivered delta: event \`at\` → receipt by the subscriber; one line per server row (a server's second line in a panel is dashed); percentiles on a "nines" scale (p90, p99, p99.9 equally spaced)</text>`,
+    `<text x="${gap}" y="38" font-size="11" fill="#555">Per delivered delta: event \`at\` → receipt by the subscriber. One line per server row</text>`,
+    `<text x="${gap}" y="52" font-size="11" fill="#555">(a server's second line in a panel is dashed); y on a "nines" scale: p90, p99, p99.9 equally spaced.</text>`,
     ...(panels.length === 0 ? [`<text x="${gap}" y="${headingH + 40}" fill="#888">no scenario with latency samples</text>`] : body),
     '</svg>',
     '',
