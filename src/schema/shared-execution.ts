@@ -76,10 +76,11 @@ class SharedResults implements AsyncIterableIterator<ExecutionResult> {
     return this;
   }
 
-  async next(): Promise<IteratorResult<ExecutionResult>> {
-    const step = await this.source.next();
-    if (step.done) return { done: true, value: undefined };
-    return { done: false, value: await this.map(step.value) };
+  // Not async: a waiting subscription holds a promise reaction, not a suspended frame.
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    return this.source.next().then(async (step): Promise<IteratorResult<ExecutionResult>> =>
+      step.done ? { done: true, value: undefined } : { done: false, value: await this.map(step.value) },
+    );
   }
 
   async return(): Promise<IteratorResult<ExecutionResult>> {

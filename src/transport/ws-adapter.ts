@@ -1,12 +1,13 @@
-import type { IncomingMessage } from 'node:http';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import type { ExecutionResult, FormattedExecutionResult } from 'graphql';
 import type { WebSocket, WebSocketServer } from 'ws';
 
-/** What every graphql-ws hook gets as `ctx.extra`. */
+/**
+ * What every graphql-ws hook gets as `ctx.extra`. Not the upgrade request: nothing needs it
+ * after the handshake, and its headers would stay in memory as long as the socket.
+ */
 export interface WsExtra {
   socket: WebSocket;
-  request: IncomingMessage;
   /** Set by the bridge once the connection is authenticated. */
   userId?: string;
 }
@@ -65,7 +66,7 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
       : null;
   keepAlive?.unref();
 
-  wss.on('connection', (socket, request) => {
+  wss.on('connection', (socket) => {
     alive.add(socket);
     socket.on('pong', () => alive.add(socket));
     socket.once('error', (error: NodeJS.ErrnoException) => {
@@ -83,17 +84,18 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
             socket.send(message, (error) => (error ? reject(error) : resolve()));
           }),
         close: (code, reason) => socket.close(code, reason),
+        // Not an async function: a subscription's handler runs as long as the subscription,
+        // and a suspended async frame per subscription is memory for nothing.
         onMessage: (handle) =>
-          socket.on('message', async (message) => {
-            try {
-              await handle(String(message));
-            } catch (error) {
+          socket.on('message', (message) => {
+            handle(String(message)).catch((error: unknown) => {
               onError(error);
               socket.close(CloseCode.InternalServerError, 'Internal server error');
-            }
+            });
           }),
       },
-      { socket, request } as E,
+      // Every field present from the start: one object shape, no property store of its own.
+      { socket, userId: undefined } as E,
     );
     socket.once('close', (code, reason) => void closed(code, String(reason)));
   });

@@ -149,6 +149,7 @@ export function useGraphQLWs<C>(
           document,
           variableValues: payload.variables,
           contextValue,
+          rootValue: undefined, // graphql-ws would add it later, growing the object
         };
         let errors: readonly GraphQLError[];
         try {
