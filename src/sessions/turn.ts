@@ -31,61 +31,57 @@ export async function runTurn(run: TurnRun): Promise<void> {
   const now = isoClock(clock);
   const { sessionId, turnId } = turn;
   const emit = (body: SessionEventBody) => log.emit({ ...body, sessionId, turnId, at: now() } as NewSessionEvent);
-  const race = abortRace(signal);
 
   let text = '';
   let inText = false;
   let usage: Usage | null = null;
   let reason: StopReason | null = 'END_TURN';
 
+  const onEvent = (event: AgentEvent) => {
+    switch (event.type) {
+      case 'text':
+        if (!event.delta) break;
+        inText = true;
+        text += event.delta;
+        // The hot path (one per token): built whole, in the key order `emit` gives.
+        log.emit({ type: 'TEXT_DELTA', delta: event.delta, sessionId, turnId, at: now() });
+        break;
+      case 'text_end':
+        emit({ type: 'TEXT_COMPLETE', text, isIntermediate: event.isIntermediate ?? false });
+        text = '';
+        inText = false;
+        break;
+      case 'tool_start':
+        emit({
+          type: 'TOOL_START',
+          toolName: event.toolName,
+          toolUseId: event.toolUseId,
+          toolInput: event.input ?? null,
+          toolIntent: event.intent ?? null,
+          toolDisplayName: event.displayName ?? null,
+        });
+        break;
+      case 'tool_result':
+        emit({
+          type: 'TOOL_RESULT',
+          toolUseId: event.toolUseId,
+          toolName: event.toolName,
+          result: event.result,
+          isError: event.isError,
+        });
+        break;
+      case 'usage':
+        usage = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
+        break;
+    }
+  };
 
   const iterator = run.agent
     .chat({ ...turn, signal, requestPermission: (ask) => gate.request(ask) })
     [Symbol.asyncIterator]();
 
   try {
-    for (;;) {
-      const step = await race.step(iterator.next());
-      if (step === 'aborted') break;
-      if (step.done) break;
-      const event: AgentEvent = step.value;
-      switch (event.type) {
-        case 'text':
-          if (!event.delta) break;
-          inText = true;
-          text += event.delta;
-          // The hot path (one per token): built whole, in the key order `emit` gives.
-          log.emit({ type: 'TEXT_DELTA', delta: event.delta, sessionId, turnId, at: now() });
-          break;
-        case 'text_end':
-          emit({ type: 'TEXT_COMPLETE', text, isIntermediate: event.isIntermediate ?? false });
-          text = '';
-          inText = false;
-          break;
-        case 'tool_start':
-          emit({
-            type: 'TOOL_START',
-            toolName: event.toolName,
-            toolUseId: event.toolUseId,
-            toolInput: event.input ?? null,
-            toolIntent: event.intent ?? null,
-            toolDisplayName: event.displayName ?? null,
-          });
-          break;
-        case 'tool_result':
-          emit({
-            type: 'TOOL_RESULT',
-            toolUseId: event.toolUseId,
-            toolName: event.toolName,
-            result: event.result,
-            isError: event.isError,
-          });
-          break;
-        case 'usage':
-          usage = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
-          break;
-      }
-    }
+    await drive(iterator, signal, onEvent);
     if (signal.aborted) reason = run.stopReason();
     else if (inText) emit({ type: 'TEXT_COMPLETE', text, isIntermediate: false });
   } catch (error) {
@@ -101,7 +97,6 @@ export async function runTurn(run: TurnRun): Promise<void> {
       });
     }
   } finally {
-    race.dispose();
     if (signal.aborted) {
       // Let the agent clean up, but never wait for it: it may ignore the signal.
       void Promise.resolve()
@@ -116,30 +111,55 @@ export async function runTurn(run: TurnRun): Promise<void> {
 }
 
 /**
- * Races each step of an agent against the turn's abort. One abort listener for the whole
- * turn settles whichever step is pending, so a step costs one promise: no listener to add and
- * remove per token, and no reaction left behind per step on a long-lived "aborted" promise
- * (a turn of 100 000 tokens would otherwise hold 100 000 of them until it ends).
+ * Feeds every event of the agent to `onEvent` until it ends (resolves), throws (rejects with
+ * its error) or the turn is aborted (resolves at once, whatever step is pending: an agent
+ * that hangs or ignores the signal cannot hold the turn).
+ *
+ * A pump rather than an awaited loop racing each step: a step costs the agent's promise and
+ * one reaction on it, with no promise of its own and no listener to add and remove per token.
+ * One abort listener serves the whole turn, and nothing is left behind per step on a
+ * long-lived promise (a turn of 100 000 tokens would otherwise hold 100 000 reactions).
  */
-function abortRace(signal: AbortSignal) {
-  let settlePending: ((value: 'aborted') => void) | null = null;
-  const onAbort = () => settlePending?.('aborted');
-  signal.addEventListener('abort', onAbort, { once: true });
-  return {
-    step<T>(next: Promise<T>): Promise<T | 'aborted'> {
-      if (signal.aborted) {
-        // The step is abandoned: its rejection must not go unhandled.
-        next.catch(() => {});
-        return Promise.resolve('aborted');
+function drive(iterator: AsyncIterator<AgentEvent>, signal: AbortSignal, onEvent: (event: AgentEvent) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let over = false;
+    const end = () => {
+      if (over) return false;
+      over = true;
+      signal.removeEventListener('abort', onAbort);
+      return true;
+    };
+    const finish = () => {
+      if (end()) resolve();
+    };
+    const onAbort = finish;
+    const onError = (error: unknown) => {
+      if (end()) reject(error);
+    };
+    const onStep = (step: IteratorResult<AgentEvent>) => {
+      // A step that settles after the abort is dropped (and its rejection, above, handled).
+      if (over) return;
+      if (step.done) return finish();
+      try {
+        onEvent(step.value);
+      } catch (error) {
+        return onError(error);
       }
-      return new Promise<T | 'aborted'>((resolve, reject) => {
-        settlePending = resolve;
-        // Settling twice is a no-op: whichever of the step and the abort comes first wins.
-        next.then(resolve, reject);
-      });
-    },
-    dispose: () => signal.removeEventListener('abort', onAbort),
-  };
+      pull();
+    };
+    const pull = () => {
+      if (signal.aborted) return finish();
+      let next: Promise<IteratorResult<AgentEvent>>;
+      try {
+        next = iterator.next();
+      } catch (error) {
+        return onError(error);
+      }
+      next.then(onStep, onError);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    pull();
+  });
 }
 
 const isoClocks = new WeakMap<Clock, () => string>();
