@@ -258,9 +258,16 @@ function summarize(store: TargetKind, runs: FanoutRun[], opts: FanoutOptions): S
  * baselines), runs the warm-up and counted rounds alternating between them (memory, sqlite,
  * naive-yoga, raw-ws, memory, …, so that a busy spell on the machine hits all alike), stops
  * them all whatever happens, and returns the counted runs. `describe` gives the log line of a
- * counted round (also used by `fast` and `burst`).
+ * counted round (also used by `fast` and `burst`). A failed round (wrong results, a deadline)
+ * throws, unless `failures` is given: then the row's first error is recorded there, its later
+ * rounds are skipped (its load generator may be gone) and the other rows go on.
  */
-export async function runTargets(ctx: ScenarioContext, opts: FanoutOptions, describe: (run: FanoutRun) => string = describeRun): Promise<FanoutRun[]> {
+export async function runTargets(
+  ctx: ScenarioContext,
+  opts: FanoutOptions,
+  describe: (run: FanoutRun) => string = describeRun,
+  failures?: Map<TargetKind, { round: number; error: string }>,
+): Promise<FanoutRun[]> {
   const name = opts.name ?? 'fanout';
   const targets: FanoutTarget[] = [];
   try {
@@ -270,17 +277,33 @@ export async function runTargets(ctx: ScenarioContext, opts: FanoutOptions, desc
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
     ctx.log(`${name}: started ${targets.map((t) => `${t.store} in ${t.startMs} ms`).join(', ')}`);
-    return await alternateRounds(targets, {
+    const runs = await alternateRounds<FanoutTarget, FanoutRun | null>(targets, {
       warmupRounds: opts.warmupRounds,
       repeats: opts.repeats,
-      round: (target, index) => target.round(index),
-      log: (target, run, index) =>
+      round: async (target, index) => {
+        if (!failures) return target.round(index);
+        if (failures.has(target.store)) return null;
+        try {
+          return await target.round(index);
+        } catch (error) {
+          failures.set(target.store, { round: index, error: error instanceof Error ? error.message : String(error) });
+          return null;
+        }
+      },
+      log: (target, run, index) => {
+        if (!run) {
+          const failure = failures?.get(target.store);
+          if (failure?.round === index) ctx.log(`${name}: ${target.store} ${index < 0 ? 'warm-up round' : `#${index + 1}`} FAILED (its later rounds are skipped): ${failure.error}`);
+          return;
+        }
         ctx.log(
           index < 0
             ? `${name}: ${target.store} warm-up round: ${fmt(run.load.tokensPerSecond)} tokens/s (not counted)`
             : `${name}: ${target.store} #${index + 1}: ${describe(run)} (prepared in ${run.prepareMs} ms)`,
-        ),
+        );
+      },
     });
+    return runs.filter((r): r is FanoutRun => r !== null);
   } finally {
     await Promise.all(targets.map((t) => t.stop()));
   }

@@ -120,8 +120,17 @@ const describe = (run: FanoutRun) =>
 
 export async function runWideFanout(ctx: ScenarioContext, spec: WideFanoutSpec): Promise<ScenarioResult> {
   const { opts } = spec;
-  const runs = await runTargets(ctx, opts, describe);
+  // A failed row (wrong results, a deadline, a subscription that died) is reported as such;
+  // the other rows go on, so that one bad round does not throw away a long run.
+  const failures = new Map<TargetKind, { round: number; error: string }>();
+  const runs = await runTargets(ctx, opts, describe, failures);
   const rows = [...opts.stores, ...opts.baselines].map((s) => summarize(s, runs, opts));
+  const roundName = (round: number) => (round < 0 ? `warm-up round ${-round}` : `round ${round + 1}`);
+  const correct = (r: RowSummary) => {
+    const failure = failures.get(r.store);
+    if (!failure) return `yes (${plural(r.runs, 'round')})`;
+    return `NO: ${roundName(failure.round)} failed${r.runs > 0 ? ` (${plural(r.runs, 'round')} before it ok)` : ''}`;
+  };
   const paced = opts.rate !== undefined;
   const subscribers = opts.sessions * opts.subscribersPerSession;
   const stream = paced ? `/stream ${fmt(opts.tokens, 0)} ${fmt(opts.rate!, 0)}` : `/stream ${fmt(opts.tokens, 0)}`;
@@ -145,7 +154,7 @@ export async function runWideFanout(ctx: ScenarioContext, spec: WideFanoutSpec):
       'load gen CPU share',
       'correct',
     ],
-    rows: rows.map((r) => [
+    rows: rows.map((r) => r.runs === 0 ? [r.label, ...Array.from({ length: paced ? 10 : 9 }, () => '–'), correct(r)] : [
       r.label,
       paced ? `${fmt(r.tokensPerSecond)} (${fmt(r.idealTokensPerSecond!)})` : fmt(r.tokensPerSecond),
       fmt(r.elapsedMs),
@@ -157,7 +166,7 @@ export async function runWideFanout(ctx: ScenarioContext, spec: WideFanoutSpec):
       fmt(r.serverCpuPerMillionTokensMs),
       `${fmt(r.serverCpuShare * 100, 0)}%`,
       `${fmt(r.loadCpuShare * 100, 0)}%`,
-      `yes (${plural(r.runs, 'round')})`,
+      correct(r),
     ]),
     notes: [],
   };
@@ -170,10 +179,17 @@ export async function runWideFanout(ctx: ScenarioContext, spec: WideFanoutSpec):
       `TTFT: sendMessage request → a subscriber's first delta. Server CPU per 1M tokens: the server's CPU time over tokens delivered (summed over subscribers) × 10^6.`,
   );
 
-  const naive = rows.find((r) => r.store === 'naive-yoga');
-  const raw = rows.find((r) => r.store === 'raw-ws');
+  for (const [store, failure] of failures) {
+    // The messages without their stack frames.
+    const lines = failure.error.split('\n').filter((l) => l.trim() && !/^\s*at /.test(l)).map((l) => l.trim());
+    const error = lines.join(' | ');
+    notes.push(`${label(store)} FAILED in ${roundName(failure.round)} (its later rounds skipped; no comparison with it): ${error.length > 800 ? `${error.slice(0, 800)}…` : error}`);
+  }
+  // Rows without a measured round take no part in the comparisons.
+  const naive = rows.find((r) => r.store === 'naive-yoga' && r.runs > 0);
+  const raw = rows.find((r) => r.store === 'raw-ws' && r.runs > 0);
   const targets: { name: string; met: boolean }[] = [];
-  for (const sb of rows.filter((r) => !isBaseline(r.store))) {
+  for (const sb of rows.filter((r) => !isBaseline(r.store) && r.runs > 0)) {
     const parts: string[] = [];
     const t = spec.targets;
     if (t && paced) {
@@ -221,14 +237,14 @@ export async function runWideFanout(ctx: ScenarioContext, spec: WideFanoutSpec):
   const latency: LatencyPanel = {
     scenario: spec.name,
     subtitle: `${opts.sessions} sessions × ${opts.subscribersPerSession} subscribers, ${stream}${sameTurn ? '' : ` (baselines /stream ${opts.baselineTokens})`}; median of ${plural(opts.repeats, 'round')}`,
-    series: rows.map((r) => ({ label: r.label, percentiles: r.latencyPercentiles, count: r.latencySamples })),
+    series: rows.filter((r) => r.runs > 0).map((r) => ({ label: r.label, percentiles: r.latencyPercentiles, count: r.latencySamples })),
   };
   return {
     name: spec.name,
-    ok: true,
+    ok: failures.size === 0,
     targets,
     tables: [table],
     latency,
-    data: { options: opts, subscribers, summaries: rows, runs },
+    data: { options: opts, subscribers, summaries: rows, failures: Object.fromEntries(failures), runs },
   };
 }
