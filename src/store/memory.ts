@@ -9,6 +9,7 @@ import type {
   QueuedMessageRecord,
   SessionRecord,
   Store,
+  ToolCallRecord,
 } from './types.js';
 
 interface SessionData {
@@ -37,6 +38,16 @@ function copyEvent<T extends SessionEvent>(event: T): T {
   return copy;
 }
 
+/** A deep copy of a message: only a tool call's input is of unknown shape. */
+function copyMessage(message: MessageRecord): MessageRecord {
+  return { ...message, toolCalls: message.toolCalls.map(copyToolCall) };
+}
+
+function copyToolCall(call: ToolCallRecord): ToolCallRecord {
+  const input = call.input;
+  return { ...call, input: input !== null && typeof input === 'object' ? structuredClone(input) : input };
+}
+
 /**
  * Everything in process memory: for tests and for trying things out. Gone on restart.
  * Records are copied in and out so callers can never mutate stored state by accident.
@@ -58,14 +69,14 @@ export function createMemoryStore(): Store {
         d.queue = d.queue.filter((q) => q.turnId !== op.turnId);
         return;
       case 'addMessage':
-        d.messages.push(structuredClone(op.message));
+        d.messages.push(copyMessage(op.message));
         return;
       case 'addToolCall': {
         const last = d.messages.at(-1);
         if (last && last.role === 'ASSISTANT' && last.turnId === op.turnId) {
-          last.toolCalls.push(structuredClone(op.toolCall));
+          last.toolCalls.push(copyToolCall(op.toolCall));
         } else {
-          d.messages.push({ ...structuredClone(op.newMessage), toolCalls: [structuredClone(op.toolCall)] });
+          d.messages.push({ ...copyMessage(op.newMessage), toolCalls: [copyToolCall(op.toolCall)] });
         }
         return;
       }
@@ -149,7 +160,7 @@ export function createMemoryStore(): Store {
     },
 
     async listMessages(sessionId) {
-      return structuredClone(data(sessionId)?.messages ?? []);
+      return (data(sessionId)?.messages ?? []).map(copyMessage);
     },
 
     async getPermission(sessionId, requestId) {
