@@ -1,5 +1,5 @@
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
-import type { ExecutionResult, FormattedExecutionResult } from 'graphql';
+import type { ExecutionResult } from 'graphql';
 import type { WebSocket, WebSocketServer } from 'ws';
 
 /**
@@ -24,13 +24,11 @@ export interface WsAdapterOptions {
 }
 
 /**
- * graphql-ws's `makeServer` on a `ws` server, in place of `graphql-ws/use/ws`, for three
- * reasons that matter at thousands of sockets:
- * - a `next` message's payload is serialized once per result, not once per subscriber: a
- *   shared result (see schema/shared-execution.ts) is spliced into each subscriber's message
- *   as the same string;
- * - one keep-alive timer for all sockets instead of one interval per socket;
- * - a peer that vanishes (ECONNRESET) is not an internal error worth a stack trace.
+ * graphql-ws's `makeServer` on a `ws` server, in place of `graphql-ws/use/ws`, for what
+ * matters at thousands of sockets: one keep-alive timer for all sockets instead of one
+ * interval per socket; no upgrade request kept per socket; and a peer that vanishes
+ * (ECONNRESET) is not an internal error worth a stack trace. Subscriptions' `next` messages
+ * can bypass graphql-ws's per-message work: see `streamToSocket`.
  */
 export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E extends WsExtra>(
   wss: WebSocketServer,
@@ -38,15 +36,7 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
   adapter: WsAdapterOptions = {},
 ): { dispose: () => Promise<void> } {
   const onError = adapter.onError ?? console.error;
-  const server = makeServer<P, E>({
-    ...options,
-    // The payload graphql-ws serializes is a stand-in naming the result's JSON; `send` puts
-    // the JSON in its place. A hook of the caller's still runs first.
-    onNext: async (ctx, id, payload, args, result) => {
-      const replaced = await options.onNext?.(ctx, id, payload, args, result);
-      return standIn(replaced ?? result);
-    },
-  });
+  const server = makeServer<P, E>(options);
   wss.options.handleProtocols = handleProtocols;
 
   const alive = new WeakSet<WebSocket>();
@@ -79,9 +69,8 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
         protocol: socket.protocol,
         send: (data) =>
           new Promise<void>((resolve, reject) => {
-            const message = withPayload(data); // first: it also releases the stand-in
             if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(message, (error) => (error ? reject(error) : resolve()));
+            socket.send(data, (error) => (error ? reject(error) : resolve()));
           }),
         close: (code, reason) => socket.close(code, reason),
         // Not an async function: a subscription's handler runs as long as the subscription,
@@ -112,34 +101,56 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
 
 /** A result's JSON, made once however many subscribers it goes to. */
 const serialized = new WeakMap<object, string>();
-/** Stand-ins handed to graphql-ws, by number, until `send` swaps them for their JSON. */
-const pending = new Map<number, string>();
-let nextStandIn = 0;
-const STAND_IN_KEY = '\u0000switchboard';
-const STAND_IN_MARK = `"payload":{${JSON.stringify(STAND_IN_KEY)}:`;
 
-function standIn(result: ExecutionResult | FormattedExecutionResult): FormattedExecutionResult {
+function resultJson(result: ExecutionResult): string {
   let json = serialized.get(result);
   if (json === undefined) {
     json = JSON.stringify(result);
     serialized.set(result, json);
   }
-  const number = nextStandIn++ % Number.MAX_SAFE_INTEGER;
-  pending.set(number, json);
-  return { [STAND_IN_KEY]: number } as FormattedExecutionResult;
+  return json;
 }
 
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
 /**
- * graphql-ws serializes `{id, type, payload}` and sends it in the same tick: the payload comes
- * last, so the stand-in is the message's tail. (A client's `id` cannot contain the mark: its
- * quotes are escaped inside the JSON string.)
+ * Writes a subscription's results to its socket as graphql-ws `next` messages, each result
+ * serialized once for all its subscribers (results are shared: schema/shared-execution.ts)
+ * and each message the same JSON behind a per-subscription prefix, one socket write each,
+ * waiting for each write like graphql-ws does (a reader that stops reading holds its stream,
+ * not the server's memory). What it returns is what graphql-ws iterates instead: it yields
+ * nothing, ends when the stream has been written (graphql-ws then sends `complete`), rethrows
+ * the stream's error (graphql-ws sends `error`), and `return()` (the client's `complete`, the
+ * socket's close) stops the stream. Per message this skips graphql-ws's hook calls, message
+ * object, validation and JSON.stringify.
  */
-function withPayload(data: string): string {
-  const at = data.lastIndexOf(STAND_IN_MARK);
-  if (at === -1) return data;
-  const number = Number(data.slice(at + STAND_IN_MARK.length, -2));
-  const json = pending.get(number);
-  if (json === undefined) return data;
-  pending.delete(number);
-  return `${data.slice(0, at)}"payload":${json}}`;
+export function streamToSocket(
+  source: AsyncIterator<ExecutionResult>,
+  socket: WebSocket,
+  id: string,
+  prepare: (result: ExecutionResult) => ExecutionResult,
+): AsyncIterableIterator<never> {
+  const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  let stopped = false;
+  const written = (async () => {
+    for (;;) {
+      const step = await source.next();
+      if (step.done || stopped || socket.readyState !== socket.OPEN) return;
+      const result = prepare(step.value);
+      const message = prefix + (result === step.value ? resultJson(result) : JSON.stringify(result)) + '}';
+      await new Promise<void>((resolve, reject) => socket.send(message, (error) => (error ? reject(error) : resolve())));
+    }
+  })();
+  written.catch(() => {}); // graphql-ws hears of a failure through next(), if it still listens
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    next: () => written.then(() => DONE),
+    async return() {
+      stopped = true;
+      await source.return?.();
+      return DONE;
+    },
+  };
 }

@@ -3,8 +3,8 @@ import { subscribeSharing } from '../schema/shared-execution.js';
 import { toGraphQLError } from '../errors.js';
 import { MessageType } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
-import type { WebSocketServer } from 'ws';
-import { serveGraphQLWs, type WsExtra } from './ws-adapter.js';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { serveGraphQLWs, streamToSocket, type WsExtra } from './ws-adapter.js';
 
 export interface WsTransportOptions<C> {
   /**
@@ -72,6 +72,8 @@ export function useGraphQLWs<C>(
   };
   const masked = (result: ExecutionResult): ExecutionResult =>
     result.errors ? { ...result, errors: result.errors.map(forSocket) } : result;
+  /** Where a subscription's results go (graphql-ws hands `subscribe` only the arguments). */
+  const operations = new WeakMap<ExecutionArgs, { socket: WebSocket; id: string }>();
   return serveGraphQLWs<Record<string, unknown> | undefined, WsExtra>(
     wss,
     {
@@ -117,11 +119,11 @@ export function useGraphQLWs<C>(
       execute: async (args: ExecutionArgs) => masked(await execute(args)),
       subscribe: async (args: ExecutionArgs) => {
         const result = await subscribeSharing(args);
-        return Symbol.asyncIterator in result ? result : masked(result);
+        if (!(Symbol.asyncIterator in result)) return masked(result);
+        const { socket, id } = operations.get(args)!;
+        return streamToSocket(result, socket, id, masked);
       },
-      // A result with errors from a running subscription (a resolver that threw).
-      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? masked(result as ExecutionResult) : undefined),
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         // graphql-ws has already reserved this operation's id in ctx.subscriptions.
         if (Object.keys(ctx.subscriptions).length > maxSubscriptions) {
           return [
@@ -161,6 +163,7 @@ export function useGraphQLWs<C>(
           throw error;
         }
         if (errors.length > 0) return errors;
+        operations.set(args, { socket: ctx.extra.socket, id });
         return args;
       },
     },
