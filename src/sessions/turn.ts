@@ -148,7 +148,9 @@ function drive(iterator: AsyncIterator<AgentEvent>, signal: AbortSignal, onEvent
       pull();
     };
     const pull = () => {
-      if (signal.aborted) return finish();
+      // \`over\` rather than signal.aborted (a slow getter, once per token): the abort
+      // listener sets it, synchronously, whenever the signal is aborted.
+      if (over) return;
       let next: Promise<IteratorResult<AgentEvent>>;
       try {
         next = iterator.next();
@@ -157,6 +159,7 @@ function drive(iterator: AsyncIterator<AgentEvent>, signal: AbortSignal, onEvent
       }
       next.then(onStep, onError);
     };
+    if (signal.aborted) return resolve();
     signal.addEventListener('abort', onAbort, { once: true });
     pull();
   });
