@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import type { NewSessionEvent, SessionEvent, SessionStatus } from '../events/types.js';
 import { projectionOf, type ProjectionOp } from './projection.js';
 import { toMessage, toSession, type MessageRow, type SessionRow } from './rows.js';
+import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
 import type {
   ConfigRecord,
@@ -22,6 +23,12 @@ export interface SqliteStoreOptions {
    * @default 5000
    */
   busyTimeoutMs?: number;
+  /**
+   * WAL checkpoints run in a worker thread this often (ms), instead of inside the commit that
+   * crosses SQLite's threshold on the server's thread. 0: SQLite's automatic checkpoint.
+   * @default 250
+   */
+  checkpointIntervalMs?: number;
 }
 
 /** The store could not be opened: the message names the file and the reason, in one line. */
@@ -41,7 +48,7 @@ export class StoreOpenError extends Error {
  * suits the write path: an append batch is one short transaction on the event loop, with no
  * interleaving to reason about, and `appendEvents` stays atomic by construction.
  */
-export function createSqliteStore({ path, busyTimeoutMs = 5000 }: SqliteStoreOptions): Store {
+export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointIntervalMs = 250 }: SqliteStoreOptions): Store {
   let db: Database.Database;
   try {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -50,6 +57,8 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000 }: SqliteStoreOpt
     // WAL + NORMAL: a commit survives a process crash; only an OS crash may lose the last ones.
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
+    // After a checkpoint lets the WAL start over, a file grown by a burst is cut back to this.
+    db.pragma('journal_size_limit = 67108864');
     migrate(db);
   } catch (error) {
     const reason = (error as Error).message.split('\n')[0] ?? 'unknown error';
@@ -241,6 +250,18 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000 }: SqliteStoreOpt
   });
 
   let closed = false;
+  let checkpointer: Checkpointer | null = null;
+  if (path !== ':memory:' && checkpointIntervalMs > 0) {
+    const started = startCheckpointer(path, checkpointIntervalMs, () => {
+      // Without the worker, SQLite checkpoints on its own again (its default threshold).
+      if (!closed) db.pragma('wal_autocheckpoint = 1000');
+    });
+    checkpointer = started.checkpointer;
+    started.ready.then(
+      () => void (closed || db.pragma('wal_autocheckpoint = 0')),
+      () => {},
+    );
+  }
   return {
     shared: false,
     async createSession(session) {
@@ -329,7 +350,8 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000 }: SqliteStoreOpt
     async close() {
       if (closed) return;
       closed = true;
-      db.close();
+      await checkpointer?.stop();
+      db.close(); // checkpoints what is left and removes the WAL
     },
   };
 }

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewSessionEvent, PermissionResolution, PermissionStatus } from '../../src/events/types.js';
 import { createMemoryStore } from '../../src/store/memory.js';
@@ -36,6 +39,15 @@ interface Backend {
 const backends: Backend[] = [
   { name: 'memory', open: async () => ({ store: createMemoryStore() }) },
   { name: 'sqlite', open: async () => ({ store: createSqliteStore({ path: ':memory:' }) }) },
+  {
+    // As the server runs it: a file in WAL mode, checkpointed by its worker thread (often here).
+    name: 'sqlite (file)',
+    open: async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'switchboard-store-'));
+      const store = createSqliteStore({ path: join(dir, 'switchboard.db'), checkpointIntervalMs: 5 });
+      return { store, dispose: async () => rmSync(dir, { recursive: true, force: true }) };
+    },
+  },
   {
     name: 'postgres',
     requirement: await requirePostgres(),
