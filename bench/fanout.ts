@@ -12,9 +12,11 @@
  * generator (`--servers switchboard,naive-yoga,raw-ws`, all by default): `baselines/naive-yoga.ts`
  * (graphql-yoga `createPubSub` + graphql-ws, one message per token) and `baselines/raw-ws.ts`
  * (raw `ws`, each event serialized once). Without coalescing they send one WebSocket message
- * per token, so they stream `baselineTokens` per session (default 2,000 instead of 10,000;
- * tokens/s is a rate, and 10,000 × 200 subscribers would take naive Yoga over a minute per
- * round). The same correctness checks hold for them, unrelaxed.
+ * per token, so they stream `baselineTokens` per session (default 2,000 instead of 50,000;
+ * tokens/s is a rate, and 50,000 × 200 subscribers would take naive Yoga minutes per round).
+ * Switchboard streams 50,000 so that a round lasts ~1-2 s: at 10,000 (until 2026-11-26) a
+ * round had become ~0.4 s and round-to-round noise hid a 10% difference between stores.
+ * The same correctness checks hold for every row, unrelaxed.
  */
 import { alternateRounds } from './lib/rounds.js';
 import { join, resolve } from 'node:path';
@@ -63,7 +65,7 @@ export interface FanoutOptions {
 export const defaultFanoutOptions: FanoutOptions = {
   sessions: 10,
   subscribersPerSession: 20,
-  tokens: 10_000,
+  tokens: 50_000,
   warmupTokens: 200,
   repeats: 7,
   warmupRounds: 1,
