@@ -43,6 +43,11 @@ function copyMessage(message: MessageRecord): MessageRecord {
   return { ...message, toolCalls: message.toolCalls.map(copyToolCall) };
 }
 
+/** A queued message is strings all the way down: its attachments are its only objects. */
+function copyQueued(message: QueuedMessageRecord): QueuedMessageRecord {
+  return { ...message, attachments: message.attachments.map((a) => ({ ...a })) };
+}
+
 function copyToolCall(call: ToolCallRecord): ToolCallRecord {
   const input = call.input;
   return { ...call, input: input !== null && typeof input === 'object' ? structuredClone(input) : input };
@@ -181,11 +186,11 @@ export function createMemoryStore(): Store {
     async enqueue(sessionId, message, front = false) {
       const d = data(sessionId);
       if (!d) throw new Error(`enqueue: no session ${sessionId}`);
-      if (front) d.queue.unshift(structuredClone(message));
-      else d.queue.push(structuredClone(message));
+      if (front) d.queue.unshift(copyQueued(message));
+      else d.queue.push(copyQueued(message));
     },
     async listQueue(sessionId) {
-      return structuredClone(data(sessionId)?.queue ?? []);
+      return (data(sessionId)?.queue ?? []).map(copyQueued);
     },
     async clearQueue(sessionId) {
       const d = data(sessionId);
