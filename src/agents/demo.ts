@@ -223,18 +223,20 @@ async function* textReply({ clock }: Script, turn: AgentTurn, plan: () => TextPl
   const { count, token, perSecond, failWith } = plan();
   const start = clock.now();
   const msPerToken = 1000 / perSecond;
+  const ticks = ticksOf(clock);
   let sinceMacrotask = 0;
-  let timer: TimerHandle | null = null;
+  /** The millisecond the pending wait is due at, or null. */
+  let due: number | null = null;
   let wake: (() => void) | null = null;
   // Set by the listener: cheaper per token than signal.throwIfAborted() (a slow getter).
   let aborted = false;
   const onTimer = () => {
-    timer = null;
+    due = null;
     wake?.();
   };
   const onAbort = () => {
     aborted = true;
-    if (timer) clock.clearTimeout(timer);
+    if (due !== null) ticks.cancel(due, onTimer);
     onTimer();
   };
   signal.addEventListener('abort', onAbort, { once: true });
@@ -245,9 +247,8 @@ async function* textReply({ clock }: Script, turn: AgentTurn, plan: () => TextPl
       if (wait > 0) {
         await new Promise<void>((resolve) => {
           wake = resolve;
-          // Whole milliseconds: Node keeps a timer list per distinct duration, and fractional
-          // waits (10 ms per token minus a drifting now) would make one per timer. Never early.
-          timer = clock.setTimeout(onTimer, Math.ceil(wait));
+          // Whole milliseconds, never early; every stream due in that millisecond shares it.
+          due = ticks.at(Math.ceil(start + index * msPerToken), onTimer);
         });
         wake = null;
         sinceMacrotask = 0;
@@ -261,12 +262,58 @@ async function* textReply({ clock }: Script, turn: AgentTurn, plan: () => TextPl
     }
   } finally {
     signal.removeEventListener('abort', onAbort);
-    if (timer) clock.clearTimeout(timer);
+    if (due !== null) ticks.cancel(due, onTimer);
   }
   if (failWith === undefined) yield { type: 'text_end' };
   // On failure too, usage first: the failed turn still reports what it produced.
   yield usage(turn, count);
   if (failWith !== undefined) throw new AgentError(failWith);
+}
+
+interface Ticks {
+  /** Calls `fn` once at the millisecond `ms` (or at once if past) and returns `ms`. */
+  at(ms: number, fn: () => void): number;
+  /** Forgets `fn` at `ms`; the last one gone clears that millisecond's timer. */
+  cancel(ms: number, fn: () => void): void;
+}
+
+const ticksByClock = new WeakMap<Clock, Ticks>();
+
+/**
+ * One timer per millisecond for every paced stream on the clock, rather than one per token:
+ * 1000 sessions at 100 tokens/s would otherwise set 100 000 timers a second, each an object,
+ * an insertion and a callback of the timers' machinery; their tokens fall on whole
+ * milliseconds, so at most 1000 a second are due.
+ */
+function ticksOf(clock: Clock): Ticks {
+  let ticks = ticksByClock.get(clock);
+  if (ticks) return ticks;
+  const slots = new Map<number, { timer: TimerHandle; due: Set<() => void> }>();
+  const fire = (ms: number) => {
+    const slot = slots.get(ms);
+    if (!slot) return;
+    slots.delete(ms);
+    for (const fn of slot.due) fn();
+  };
+  ticks = {
+    at(ms, fn) {
+      let slot = slots.get(ms);
+      if (!slot) {
+        slot = { timer: clock.setTimeout(() => fire(ms), Math.max(0, ms - clock.now())), due: new Set() };
+        slots.set(ms, slot);
+      }
+      slot.due.add(fn);
+      return ms;
+    },
+    cancel(ms, fn) {
+      const slot = slots.get(ms);
+      if (!slot || !slot.due.delete(fn) || slot.due.size > 0) return;
+      clock.clearTimeout(slot.timer);
+      slots.delete(ms);
+    },
+  };
+  ticksByClock.set(clock, ticks);
+  return ticks;
 }
 
 /** The words of a text (see `tokenize`) as a plan at the given pace. */
