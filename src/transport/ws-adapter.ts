@@ -130,27 +130,72 @@ export function streamToSocket(
   id: string,
   prepare: (result: ExecutionResult) => ExecutionResult,
 ): AsyncIterableIterator<never> {
-  const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
-  let stopped = false;
-  const written = (async () => {
-    for (;;) {
-      const step = await source.next();
-      if (step.done || stopped || socket.readyState !== socket.OPEN) return;
-      const result = prepare(step.value);
-      const message = prefix + (result === step.value ? resultJson(result) : JSON.stringify(result)) + '}';
-      await new Promise<void>((resolve, reject) => socket.send(message, (error) => (error ? reject(error) : resolve())));
+  return new SocketStream(source, socket, `{"id":${JSON.stringify(id)},"type":"next","payload":`, prepare);
+}
+
+/**
+ * Written with callbacks rather than as an async loop: thousands of idle subscriptions each
+ * wait here, and a pending promise reaction is a fraction of a suspended async frame.
+ */
+class SocketStream implements AsyncIterableIterator<never> {
+  private stopped = false;
+  /** How the stream ended, once it has. */
+  private outcome: 'done' | { error: unknown } | null = null;
+  /** graphql-ws's pending next(). */
+  private waiting: { resolve: (result: IteratorResult<never>) => void; reject: (error: unknown) => void } | null = null;
+
+  constructor(
+    private readonly source: AsyncIterator<ExecutionResult>,
+    private readonly socket: WebSocket,
+    private readonly prefix: string,
+    private readonly prepare: (result: ExecutionResult) => ExecutionResult,
+  ) {
+    this.pull();
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<never>> {
+    const outcome = this.outcome;
+    if (outcome) return outcome === 'done' ? Promise.resolve(DONE) : Promise.reject(outcome.error);
+    return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
+  }
+
+  async return(): Promise<IteratorResult<never>> {
+    this.stopped = true;
+    await this.source.return?.();
+    this.finish('done');
+    return DONE;
+  }
+
+  private pull() {
+    this.source.next().then(
+      (step) => this.write(step),
+      (error: unknown) => this.finish({ error }),
+    );
+  }
+
+  private write(step: IteratorResult<ExecutionResult>) {
+    if (step.done || this.stopped || this.socket.readyState !== this.socket.OPEN) return this.finish('done');
+    let message: string;
+    try {
+      const result = this.prepare(step.value);
+      message = this.prefix + (result === step.value ? resultJson(result) : JSON.stringify(result)) + '}';
+    } catch (error) {
+      return this.finish({ error });
     }
-  })();
-  written.catch(() => {}); // graphql-ws hears of a failure through next(), if it still listens
-  return {
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-    next: () => written.then(() => DONE),
-    async return() {
-      stopped = true;
-      await source.return?.();
-      return DONE;
-    },
-  };
+    this.socket.send(message, (error) => (error ? this.finish({ error }) : this.pull()));
+  }
+
+  private finish(outcome: 'done' | { error: unknown }) {
+    if (this.outcome) return;
+    this.outcome = outcome;
+    const waiting = this.waiting;
+    this.waiting = null;
+    if (!waiting) return;
+    if (outcome === 'done') waiting.resolve(DONE);
+    else waiting.reject(outcome.error);
+  }
 }
