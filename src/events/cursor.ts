@@ -99,8 +99,15 @@ export class SessionCursor implements AsyncIterableIterator<SessionEvent> {
           // Whatever was published during the read has already rung a wake-up nobody heard.
           if (this.signalled) continue;
         }
-        await new Promise<void>((resolve) => (this.wake = resolve));
-        this.wake = null;
+        // Wait for a message or an abort, then start over. Not awaited here: an idle
+        // subscription (the common case, thousands of them) then holds a pending promise,
+        // not a suspended async frame.
+        return new Promise((resolve) => {
+          this.wake = () => {
+            this.wake = null;
+            resolve(this.next());
+          };
+        });
       }
     } catch (error) {
       this.close();
