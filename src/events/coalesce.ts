@@ -20,6 +20,11 @@ export interface CoalescerOptions {
 export interface Coalescer {
   /** Feed one event of a topic; deltas may be held, anything else flushes the topic first. */
   push(topic: string, event: NewSessionEvent): void;
+  /**
+   * `push` of a TEXT_DELTA given by its fields: the event object is only made when it is
+   * published or starts a pending delta, not for every token joined into one.
+   */
+  pushDelta(topic: string, sessionId: string, turnId: string | null, delta: string, at: string): void;
   /** Publish a topic's pending delta now (the window stays open). */
   flush(topic: string): void;
   /** Publish every pending delta and clear every timer. */
@@ -88,31 +93,35 @@ export function createCoalescer({ clock, windowMs = 50, maxBytes = 16384, emit }
     if (state.pending) emit(topic, state.pending);
   };
 
+  /** A delta, as its fields; `event`, when the caller has one, is what a leading edge emits. */
+  const pushDelta = (topic: string, sessionId: string, turnId: string | null, delta: string, at: string, event?: Delta) => {
+    let state = topics.get(topic);
+    // Deltas of different turns are never joined (a turn boundary always has a
+    // non-delta event between, but the guard keeps the invariant local).
+    if (state && state.turnId !== turnId) {
+      end(state, topic);
+      state = undefined;
+    }
+    if (!state) {
+      openWindow(topic, turnId);
+      emit(topic, event ?? { type: 'TEXT_DELTA', delta, sessionId, turnId, at });
+      return;
+    }
+    // `pending` is the coalescer's own object, so it grows in place: no object per token.
+    if (state.pending) state.pending.delta += delta;
+    else state.pending = { type: 'TEXT_DELTA', delta, sessionId, turnId, at };
+    state.pendingBytes += Buffer.byteLength(delta, 'utf8');
+    if (state.pendingBytes >= maxBytes) flush(topic);
+  };
+
   return {
     push(topic, event) {
-      let state = topics.get(topic);
-      if (event.type !== 'TEXT_DELTA') {
-        if (state) end(state, topic);
-        emit(topic, event);
-        return;
-      }
-      // Deltas of different turns are never joined (a turn boundary always has a
-      // non-delta event between, but the guard keeps the invariant local).
-      if (state && state.turnId !== event.turnId) {
-        end(state, topic);
-        state = undefined;
-      }
-      if (!state) {
-        openWindow(topic, event.turnId);
-        emit(topic, event);
-        return;
-      }
-      // `pending` is the coalescer's own copy, so it grows in place: no object per token.
-      if (state.pending) state.pending.delta += event.delta;
-      else state.pending = { ...event };
-      state.pendingBytes += Buffer.byteLength(event.delta, 'utf8');
-      if (state.pendingBytes >= maxBytes) flush(topic);
+      if (event.type === 'TEXT_DELTA') return pushDelta(topic, event.sessionId, event.turnId, event.delta, event.at, event);
+      const state = topics.get(topic);
+      if (state) end(state, topic);
+      emit(topic, event);
     },
+    pushDelta: (topic, sessionId, turnId, delta, at) => pushDelta(topic, sessionId, turnId, delta, at),
     flush,
     dispose() {
       for (const [topic, state] of topics) {

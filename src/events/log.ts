@@ -53,6 +53,14 @@ export class EventLog {
   }
 
   /**
+   * `emit` of a TEXT_DELTA given by its fields, for the per-token path: a delta joined into
+   * a pending one costs no event object.
+   */
+  emitDelta(sessionId: string, turnId: string | null, delta: string, at: string): void {
+    this.coalescer.pushDelta(sessionId, sessionId, turnId, delta, at);
+  }
+
+  /**
    * Emits and waits until the event (and all before it) is stored and published, so that
    * the caller's answer reflects it.
    */

@@ -43,8 +43,8 @@ export async function runTurn(run: TurnRun): Promise<void> {
         if (!event.delta) break;
         inText = true;
         text += event.delta;
-        // The hot path (one per token): built whole, in the key order `emit` gives.
-        log.emit({ type: 'TEXT_DELTA', delta: event.delta, sessionId, turnId, at: now() });
+        // The hot path (one per token): no event object unless the coalescer needs one.
+        log.emitDelta(sessionId, turnId, event.delta, now());
         break;
       case 'text_end':
         emit({ type: 'TEXT_COMPLETE', text, isIntermediate: event.isIntermediate ?? false });

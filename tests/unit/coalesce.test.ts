@@ -156,6 +156,22 @@ describe('createCoalescer', () => {
     expect(summary()).toEqual(['a', 'b', 'COMPLETE', 'USER_MESSAGE', 'c', 'd', 'TEXT_COMPLETE', 'e', 'f']);
   });
 
+  it('pushDelta() behaves as push() of the same TEXT_DELTA', () => {
+    const c = coalescer();
+    c.pushDelta('s1', 's1', 't1', 'a', '2024-01-01T00:00:00.000Z');
+    c.pushDelta('s1', 's1', 't1', 'b', '2024-01-01T00:00:00.010Z');
+    c.push('s1', delta('s1', 'c'));
+    clock.advance(50);
+    c.pushDelta('s1', 's1', 't1', 'd', '2024-01-01T00:00:00.060Z');
+    c.push('s1', complete('s1'));
+    expect(out.map(([, e]) => e)).toEqual([
+      { type: 'TEXT_DELTA', sessionId: 's1', turnId: 't1', at: '2024-01-01T00:00:00.000Z', delta: 'a' },
+      { type: 'TEXT_DELTA', sessionId: 's1', turnId: 't1', at: '2024-01-01T00:00:00.010Z', delta: 'bc' },
+      { type: 'TEXT_DELTA', sessionId: 's1', turnId: 't1', at: '2024-01-01T00:00:00.060Z', delta: 'd' },
+      complete('s1'),
+    ]);
+  });
+
   it('respects the windowMs option', () => {
     const c = coalescer({ windowMs: 200 });
     c.push('s1', delta('s1', 'a'));
