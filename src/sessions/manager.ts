@@ -409,7 +409,12 @@ export class SessionManager {
     const { store, clock } = this.options;
     const deadline = clock.now() + 3 * this.leaseTtlMs;
     for (;;) {
-      const lease = await store.claimLease(sessionId, this.instanceId, this.leaseTtlMs, clock.now());
+      // A session whose lease this instance holds, fresh (see startNext), runs here without
+      // a claim: a command on a busy session (a queued message, a cancel) costs no write.
+      const fresh = this.isFresh(sessionId);
+      const lease = fresh
+        ? { holder: this.instanceId, expiresAt: this.held.get(sessionId)! }
+        : await store.claimLease(sessionId, this.instanceId, this.leaseTtlMs, clock.now());
       if (lease.holder === this.instanceId) {
         const adopting = !this.held.has(sessionId);
         this.held.set(sessionId, lease.expiresAt);
@@ -559,6 +564,16 @@ export class SessionManager {
   }
 
   /**
+   * Whether this instance holds the session's lease with at least half its TTL left: then
+   * no other instance can have it (a lease is only granted over an expired one) and none
+   * will before renewal comes round, so there is no need to claim it again.
+   */
+  private isFresh(sessionId: string): boolean {
+    const expiresAt = this.held.get(sessionId);
+    return expiresAt !== undefined && expiresAt - this.options.clock.now() >= this.leaseTtlMs / 2;
+  }
+
+  /**
    * After releasing a session's lease (inside `exclusive`): a claim made meanwhile (a command
    * arriving in onHolder) may have landed before the release and been undone by it, so the
    * next startNext, which runs after this in `exclusive`, claims again.
@@ -605,8 +620,7 @@ export class SessionManager {
     // Only the lease holder starts turns; whoever holds it will run the queue. A lease
     // claimed or renewed moments ago (the sendMessage that got here claimed it) is not
     // claimed again: that would be a write per turn start for nothing.
-    const expiresAt = this.held.get(sessionId);
-    if (expiresAt === undefined || expiresAt - clock.now() < this.leaseTtlMs / 2) {
+    if (!this.isFresh(sessionId)) {
       const lease = await store.claimLease(sessionId, this.instanceId, this.leaseTtlMs, clock.now());
       if (lease.holder !== this.instanceId) return;
       this.held.set(sessionId, lease.expiresAt);
