@@ -76,11 +76,11 @@ export async function runTurn(run: TurnRun): Promise<void> {
     }
   };
 
-  const iterator = run.agent
-    .chat({ ...turn, signal, requestPermission: (ask) => gate.request(ask) })
-    [Symbol.asyncIterator]();
-
+  let iterator: AsyncIterator<AgentEvent> | undefined;
   try {
+    // Inside the try: an agent whose chat() throws before returning an iterable (a plain
+    // function, not a generator) ends its turn with an ErrorEvent like any other failure.
+    iterator = run.agent.chat({ ...turn, signal, requestPermission: (ask) => gate.request(ask) })[Symbol.asyncIterator]();
     await drive(iterator, signal, onEvent);
     if (signal.aborted) reason = run.stopReason();
     else if (inText) emit({ type: 'TEXT_COMPLETE', text, isIntermediate: false });
@@ -100,7 +100,7 @@ export async function runTurn(run: TurnRun): Promise<void> {
     if (signal.aborted) {
       // Let the agent clean up, but never wait for it: it may ignore the signal.
       void Promise.resolve()
-        .then(() => iterator.return?.())
+        .then(() => iterator?.return?.())
         .catch(() => {});
     }
   }

@@ -118,4 +118,35 @@ describe('a custom agent (examples/custom-agent.ts) plugged into createApp', () 
     expect(rest.map((e) => e.__typename)).toEqual(['CompleteEvent']);
     expect(rest[0]).toMatchObject({ reason: 'CANCELLED' });
   });
+
+  it('ends the turn with an ErrorEvent when chat() throws before returning an iterable, and the session goes on', async () => {
+    let calls = 0;
+    const errors: unknown[] = [];
+    const server = await startTestServer({
+      onError: (error) => errors.push(error),
+      agent: {
+        models: ['brittle-1'],
+        chat: (turn) => {
+          if (++calls === 1) throw new Error('bad configuration');
+          return createShoutAgent({ msPerWord: 0 }).chat(turn);
+        },
+      },
+    });
+    await server.gql(CreateSessionMutation, { input: { id: 'brittle' } });
+    const events = subscribeEvents(wsClient(server), 'brittle', 0);
+
+    await server.gql(SendMessageMutation, { input: { sessionId: 'brittle', text: 'first' } });
+    const failed = await events.untilComplete();
+    expect(failed.map((e) => e.__typename)).toEqual(['UserMessageEvent', 'ErrorEvent', 'CompleteEvent']);
+    expect(failed[1]).toMatchObject({ error: 'The agent failed unexpectedly.' });
+    expect(failed[2]).toMatchObject({ reason: 'ERROR' });
+    expect(errors).toEqual([expect.objectContaining({ message: 'bad configuration' })]);
+
+    const { session } = await server.gql(SessionQuery, { id: 'brittle' });
+    expect(session?.status).toBe('IDLE');
+    await server.gql(SendMessageMutation, { input: { sessionId: 'brittle', text: 'second' } });
+    const next = await events.untilComplete();
+    expect(deltaText(next)).toBe('SECOND');
+    expect(next.at(-1)).toMatchObject({ reason: 'END_TURN' });
+  });
 });
