@@ -113,6 +113,8 @@ export class SessionManager {
    * over one that expired), so a turn starting well before that needs no claim of its own.
    */
   private readonly held = new Map<string, number>();
+  /** The tail of each session's lease writes from this instance (see `leaseWrite`). */
+  private readonly leaseWrites = new Map<string, Promise<unknown>>();
   private readonly newId: () => string;
   private readonly onError: (error: unknown) => void;
   private readonly cluster: Cluster;
@@ -146,15 +148,17 @@ export class SessionManager {
   async start(): Promise<void> {
     await this.cluster.start();
     await this.sweep();
+    // Each loop keeps one slot in `timers`, its next tick, so that stop() can clear it.
     const every = (ms: number, fn: () => Promise<void>) => {
+      const slot = this.timers.length;
       const tick = () => {
         void fn()
           .catch(this.onError)
           .finally(() => {
-            if (!this.stopping) this.timers.push(this.options.clock.setTimeout(tick, ms));
+            if (!this.stopping) this.timers[slot] = this.options.clock.setTimeout(tick, ms);
           });
       };
-      this.timers.push(this.options.clock.setTimeout(tick, ms));
+      this.timers[slot] = this.options.clock.setTimeout(tick, ms);
     };
     every(Math.max(1, Math.floor(this.leaseTtlMs / 3)), () => this.renewLeases());
     every(this.leaseTtlMs, () => this.sweep());
@@ -393,7 +397,7 @@ export class SessionManager {
     await Promise.all(turns.map((t) => t.done));
     await this.options.log.drain();
     // Hand the sessions over at once rather than after the leases expire.
-    await Promise.all([...this.held.keys()].map((id) => this.options.store.releaseLease(id, this.instanceId).catch(this.onError)));
+    await Promise.all([...this.held.keys()].map((id) => this.releaseLease(id).catch(this.onError)));
     this.held.clear();
     this.cluster.stop();
   }
@@ -406,7 +410,7 @@ export class SessionManager {
    * is waited out until its lease expires, and then this instance takes over.
    */
   private async onHolder(sessionId: string, command: SessionCommand): Promise<unknown> {
-    const { store, clock } = this.options;
+    const { clock } = this.options;
     const deadline = clock.now() + 3 * this.leaseTtlMs;
     for (;;) {
       // A session whose lease this instance holds, fresh (see startNext), runs here without
@@ -414,7 +418,7 @@ export class SessionManager {
       const fresh = this.isFresh(sessionId);
       const lease = fresh
         ? { holder: this.instanceId, expiresAt: this.held.get(sessionId)! }
-        : await store.claimLease(sessionId, this.instanceId, this.leaseTtlMs, clock.now());
+        : await this.claimLease(sessionId);
       if (lease.holder === this.instanceId) {
         const adopting = !this.held.has(sessionId);
         this.held.set(sessionId, lease.expiresAt);
@@ -505,7 +509,7 @@ export class SessionManager {
       if (runner.turn || !this.held.has(sessionId)) return;
       if ((await this.options.store.listQueue(sessionId)).length > 0 && !this.stopping) return;
       this.held.delete(sessionId);
-      await this.options.store.releaseLease(sessionId, this.instanceId);
+      await this.releaseLease(sessionId);
       this.mustReclaim(sessionId);
       if (!runner.turn && !runner.deleting && this.runners.get(sessionId) === runner) this.runners.delete(sessionId);
     };
@@ -514,9 +518,8 @@ export class SessionManager {
 
   /** Keeps this instance's leases; a lease found lost ends its turn here without a word. */
   private async renewLeases(): Promise<void> {
-    const { store, clock } = this.options;
     for (const sessionId of [...this.held.keys()]) {
-      const lease = await store.claimLease(sessionId, this.instanceId, this.leaseTtlMs, clock.now());
+      const lease = await this.claimLease(sessionId);
       if (lease.holder === this.instanceId) {
         if (this.held.has(sessionId)) this.held.set(sessionId, lease.expiresAt);
         continue;
@@ -532,11 +535,11 @@ export class SessionManager {
 
   /** Takes over every unsettled session whose lease is free or expired (start-up, dead instances). */
   private async sweep(): Promise<void> {
-    const { store, clock } = this.options;
+    const { store } = this.options;
     for (const session of await store.listUnsettledSessions()) {
       if (this.stopping) return;
       if (this.held.has(session.id)) continue;
-      const lease = await store.claimLease(session.id, this.instanceId, this.leaseTtlMs, clock.now());
+      const lease = await this.claimLease(session.id);
       if (lease.holder !== this.instanceId) continue;
       this.held.set(session.id, lease.expiresAt);
       await this.adopt(session.id);
@@ -561,6 +564,33 @@ export class SessionManager {
       bytes += Math.floor((a.dataBase64.length * 3) / 4);
       if (bytes > maxAttachmentBytes) throw tooLarge(`attachments are larger than ${maxAttachmentBytes} bytes in all.`);
     }
+  }
+
+  private claimLease(sessionId: string) {
+    return this.leaseWrite(sessionId, () =>
+      this.options.store.claimLease(sessionId, this.instanceId, this.leaseTtlMs, this.options.clock.now()),
+    );
+  }
+
+  private releaseLease(sessionId: string) {
+    return this.leaseWrite(sessionId, () => this.options.store.releaseLease(sessionId, this.instanceId));
+  }
+
+  /**
+   * Runs this instance's lease writes of one session one at a time, in the order issued. A
+   * pooled store runs concurrent queries on different connections in any order: a claim
+   * sent while a release is in flight could run first and be undone by it, and this
+   * instance would then run a turn on a lease that no longer exists, which another instance
+   * may take.
+   */
+  private leaseWrite<T>(sessionId: string, write: () => Promise<T>): Promise<T> {
+    const result = (this.leaseWrites.get(sessionId) ?? Promise.resolve()).then(write);
+    const tail = result.catch(() => {});
+    this.leaseWrites.set(sessionId, tail);
+    void tail.then(() => {
+      if (this.leaseWrites.get(sessionId) === tail) this.leaseWrites.delete(sessionId);
+    });
+    return result;
   }
 
   /**
@@ -621,7 +651,7 @@ export class SessionManager {
     // claimed or renewed moments ago (the sendMessage that got here claimed it) is not
     // claimed again: that would be a write per turn start for nothing.
     if (!this.isFresh(sessionId)) {
-      const lease = await store.claimLease(sessionId, this.instanceId, this.leaseTtlMs, clock.now());
+      const lease = await this.claimLease(sessionId);
       if (lease.holder !== this.instanceId) return;
       this.held.set(sessionId, lease.expiresAt);
     }
