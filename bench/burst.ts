@@ -18,6 +18,8 @@ export const defaultBurstOptions: FanoutOptions = {
   tokens: 2000,
   baselineTokens: 2000,
   warmupTokens: 20,
+  // The server's own store configurations; `fanout` also compares SQLite on the event loop's thread.
+  stores: ['memory', 'sqlite'],
   repeats: 3,
   warmupRounds: 0,
   // 1000 subscribers × 2000 messages for a baseline.

@@ -27,7 +27,8 @@ import type { Scenario, ScenarioContext } from './lib/scenario.js';
 import { fmt, median } from './lib/stats.js';
 import type { ServerUsage } from './server.js';
 
-export type StoreKind = 'memory' | 'sqlite';
+/** `sqlite` is the server's default (the store on its own thread); `sqlite-inline` the same store on the event loop's thread. */
+export type StoreKind = 'memory' | 'sqlite' | 'sqlite-inline';
 /** The baseline servers of issue 6 (`bench/baselines/`). */
 export type BaselineKind = 'naive-yoga' | 'raw-ws';
 /** A row of the table: Switchboard with a store, or a baseline. */
@@ -69,7 +70,7 @@ export const defaultFanoutOptions: FanoutOptions = {
   warmupTokens: 200,
   repeats: 7,
   warmupRounds: 1,
-  stores: ['memory', 'sqlite'],
+  stores: ['memory', 'sqlite', 'sqlite-inline'],
   baselines: ['naive-yoga', 'raw-ws'],
   baselineTokens: 2_000,
   minRatio: 0.9,
@@ -380,7 +381,14 @@ export async function runFanout(ctx: ScenarioContext, opts: FanoutOptions): Prom
         `(${fmt(sqlite.appendsPerRound, 0)} vs ${fmt(memory.appendsPerRound, 0)} appendEvents calls), ` +
         `i.e. the event loop spent ${fmt(sqlite.storeShare * 100, 1)}% vs ${fmt(memory.storeShare * 100, 1)}% of a round's wall time in the store.`,
     );
-    for (const summary of [memory, sqlite]) {
+    const inline = summaries.find((s) => s.store === 'sqlite-inline');
+    if (inline) {
+      table.notes!.push(
+        `  sqlite-inline (the same store on the event loop's thread, as before the store thread): ${fmt(inline.tokensPerSecond / memory.tokensPerSecond, 3)} of memory's tokens/s, ` +
+          `${fmt(inline.storeMs)} ms per round in the store (${fmt(inline.storeShare * 100, 1)}% of wall time).`,
+      );
+    }
+    for (const summary of [memory, sqlite, ...(inline ? [inline] : [])]) {
       const methods = perMethod(runs.filter((r) => r.store === summary.store));
       table.notes!.push(
         `  ${summary.store} store, median per round: ` +
@@ -441,7 +449,7 @@ export function fanoutOptions(ctx: ScenarioContext, full: FanoutOptions = defaul
   const base = ctx.quick ? quick : full;
   const name = base.name ?? 'fanout';
   const stores = ctx.stores ?? base.stores;
-  for (const s of stores) if (s !== 'memory' && s !== 'sqlite') throw new Error(`${name}: unknown store ${s}`);
+  for (const s of stores) if (s !== 'memory' && s !== 'sqlite' && s !== 'sqlite-inline') throw new Error(`${name}: unknown store ${s}`);
   // `--servers switchboard,naive-yoga,raw-ws` (default: all): `switchboard` is the stores above.
   const servers = ctx.servers ?? ['switchboard', ...baselineKinds];
   for (const s of servers) {

@@ -23,6 +23,8 @@ export const defaultFastOptions: FanoutOptions = {
   // The same turn for every row: a paced turn is a rate, not a volume to keep short.
   baselineTokens: 1000,
   warmupTokens: 20,
+  // The server's own store configurations; `fanout` also compares SQLite on the event loop's thread.
+  stores: ['memory', 'sqlite'],
   repeats: 3,
   warmupRounds: 0,
   // A baseline 1000 subscribers × 1000 messages behind: give it time to finish (and be measured).

@@ -25,6 +25,7 @@ import { createMemoryPubSub } from '../src/events/pubsub/memory.js';
 import type { PubSub } from '../src/events/pubsub/types.js';
 import { createMemoryStore } from '../src/store/memory.js';
 import { createSqliteStore } from '../src/store/sqlite.js';
+import { createThreadedSqliteStore } from '../src/store/sqlite-thread.js';
 import type { Store } from '../src/store/types.js';
 import { fatal, onParentMessage, sendToParent } from './lib/processes.js';
 import { createProfiler } from './lib/profiler.js';
@@ -118,8 +119,8 @@ const { values } = parseArgs({
     'instance-id': { type: 'string' },
   },
 });
-if (values.store !== 'memory' && values.store !== 'sqlite' && values.store !== 'postgres') {
-  fatal(new Error(`--store must be memory, sqlite or postgres, got ${values.store}`));
+if (!['memory', 'sqlite', 'sqlite-inline', 'postgres'].includes(values.store!)) {
+  fatal(new Error(`--store must be memory, sqlite, sqlite-inline or postgres, got ${values.store}`));
 }
 if (values.pubsub !== 'memory' && values.pubsub !== 'redis') fatal(new Error(`--pubsub must be memory or redis, got ${values.pubsub}`));
 if (values.store === 'postgres' && !values['database-url']) fatal(new Error('--store postgres needs --database-url'));
@@ -131,7 +132,9 @@ const dataDir = values['data-dir'] ?? mkdtempSync(join(tmpdir(), `switchboard-be
 if (values['data-dir'] === undefined) process.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
 
 async function openStore(): Promise<Store> {
-  if (values.store === 'sqlite') return createSqliteStore({ path: join(dataDir, 'switchboard.db') });
+  // sqlite: as the server runs it (on a thread of its own); sqlite-inline: on the event loop's thread.
+  if (values.store === 'sqlite') return createThreadedSqliteStore({ path: join(dataDir, 'switchboard.db') });
+  if (values.store === 'sqlite-inline') return createSqliteStore({ path: join(dataDir, 'switchboard.db') });
   if (values.store === 'postgres') {
     // Loaded only when used, as in src/main.ts.
     const { createPostgresStore } = await import('../src/store/postgres.js');

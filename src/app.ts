@@ -17,7 +17,7 @@ import { schema, type Context } from './schema/index.js';
 import { useSharedSubscriptionExecution } from './schema/shared-execution.js';
 import { SessionManager } from './sessions/manager.js';
 import { join } from 'node:path';
-import { createSqliteStore } from './store/sqlite.js';
+import { createThreadedSqliteStore } from './store/sqlite-thread.js';
 import type { Store } from './store/types.js';
 import { graphiqlTabs } from './transport/graphiql.js';
 import { useRequestParamsJson } from './transport/request-params.js';
@@ -101,7 +101,7 @@ export function createApp(options: AppOptions = {}): App {
   const onError = options.onError ?? ((error: unknown) => console.error('[switchboard]', error));
   const dataDir = options.dataDir ?? './data';
   const limits: Limits = { ...defaultLimits, ...options.limits };
-  const store = options.store ?? createSqliteStore({ path: join(dataDir, 'switchboard.db') });
+  const store = options.store ?? createThreadedSqliteStore({ path: join(dataDir, 'switchboard.db') });
   const pubsub = options.pubsub ?? createMemoryPubSub();
   const agent = options.agent ?? createDemoAgent({ clock });
   const log = new EventLog({

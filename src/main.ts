@@ -45,10 +45,10 @@ async function main() {
 /** PostgreSQL with DATABASE_URL, else the embedded SQLite file. Backend modules load only when used. */
 async function openStore(config: Config): Promise<Store | undefined> {
   if (config.databaseUrl === null) {
-    const { createSqliteStore } = await import('./store/sqlite.js');
+    const { createThreadedSqliteStore } = await import('./store/sqlite-thread.js');
     const { join } = await import('node:path');
     try {
-      return createSqliteStore({ path: join(config.dataDir, 'switchboard.db') });
+      return createThreadedSqliteStore({ path: join(config.dataDir, 'switchboard.db') });
     } catch (error) {
       if (error instanceof StoreOpenError) {
         throw new ConfigError(`DATA_DIR=${JSON.stringify(config.dataDir)} is not usable: ${error.reason} (${error.path})`);

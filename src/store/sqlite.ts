@@ -45,25 +45,12 @@ export class StoreOpenError extends Error {
 
 /**
  * The embedded default: one SQLite file in WAL mode. better-sqlite3 is synchronous, which
- * suits the write path: an append batch is one short transaction on the event loop, with no
- * interleaving to reason about, and `appendEvents` stays atomic by construction.
+ * suits the write path: an append batch is one short transaction, with no interleaving to
+ * reason about, and `appendEvents` stays atomic by construction. The server runs it on a
+ * thread of its own (sqlite-thread.ts), so that those transactions do not hold the event loop.
  */
 export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointIntervalMs = 250 }: SqliteStoreOptions): Store {
-  let db: Database.Database;
-  try {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    db = new Database(path, { timeout: busyTimeoutMs });
-    db.pragma('journal_mode = WAL');
-    // WAL + NORMAL: a commit survives a process crash; only an OS crash may lose the last ones.
-    db.pragma('synchronous = NORMAL');
-    db.pragma('foreign_keys = ON');
-    // After a checkpoint lets the WAL start over, a file grown by a burst is cut back to this.
-    db.pragma('journal_size_limit = 67108864');
-    migrate(db);
-  } catch (error) {
-    const reason = (error as Error).message.split('\n')[0] ?? 'unknown error';
-    throw new StoreOpenError(path, reason, { cause: error });
-  }
+  const db = openSqliteDatabase(path, busyTimeoutMs);
 
   const q = {
     insertSession: db.prepare(
@@ -354,6 +341,30 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
       db.close(); // checkpoints what is left and removes the WAL
     },
   };
+}
+
+/**
+ * Opens (creating it and its folder if missing) and migrates the database; a file that is
+ * not a database, an unwritable folder and the like throw StoreOpenError.
+ */
+export function openSqliteDatabase(path: string, busyTimeoutMs = 5000): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path, { timeout: busyTimeoutMs });
+    db.pragma('journal_mode = WAL');
+    // WAL + NORMAL: a commit survives a process crash; only an OS crash may lose the last ones.
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    // After a checkpoint lets the WAL start over, a file grown by a burst is cut back to this.
+    db.pragma('journal_size_limit = 67108864');
+    migrate(db);
+    return db;
+  } catch (error) {
+    db?.close();
+    const reason = (error as Error).message.split('\n')[0] ?? 'unknown error';
+    throw new StoreOpenError(path, reason, { cause: error });
+  }
 }
 
 function migrate(db: Database.Database) {

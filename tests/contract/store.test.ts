@@ -7,6 +7,7 @@ import { createMemoryStore } from '../../src/store/memory.js';
 import { assistantMessageId } from '../../src/store/projection.js';
 import { createPostgresStore } from '../../src/store/postgres.js';
 import { createSqliteStore } from '../../src/store/sqlite.js';
+import { createThreadedSqliteStore } from '../../src/store/sqlite-thread.js';
 import type { QueuedMessageRecord, Store } from '../../src/store/types.js';
 import {
   complete,
@@ -40,11 +41,20 @@ const backends: Backend[] = [
   { name: 'memory', open: async () => ({ store: createMemoryStore() }) },
   { name: 'sqlite', open: async () => ({ store: createSqliteStore({ path: ':memory:' }) }) },
   {
-    // As the server runs it: a file in WAL mode, checkpointed by its worker thread (often here).
+    // A file in WAL mode, checkpointed by its worker thread (often here).
     name: 'sqlite (file)',
     open: async () => {
       const dir = mkdtempSync(join(tmpdir(), 'switchboard-store-'));
       const store = createSqliteStore({ path: join(dir, 'switchboard.db'), checkpointIntervalMs: 5 });
+      return { store, dispose: async () => rmSync(dir, { recursive: true, force: true }) };
+    },
+  },
+  {
+    // As the server runs it: the same, on a thread of its own.
+    name: 'sqlite (store thread)',
+    open: async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'switchboard-store-'));
+      const store = createThreadedSqliteStore({ path: join(dir, 'switchboard.db'), checkpointIntervalMs: 5 });
       return { store, dispose: async () => rmSync(dir, { recursive: true, force: true }) };
     },
   },
