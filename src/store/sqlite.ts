@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { NewSessionEvent, SessionEvent, SessionStatus } from '../events/types.js';
@@ -350,7 +350,7 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
 export function openSqliteDatabase(path: string, busyTimeoutMs = 5000): Database.Database {
   let db: Database.Database | undefined;
   try {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') makeFolder(dirname(path));
     db = new Database(path, { timeout: busyTimeoutMs });
     db.pragma('journal_mode = WAL');
     // WAL + NORMAL: a commit survives a process crash; only an OS crash may lose the last ones.
@@ -365,6 +365,16 @@ export function openSqliteDatabase(path: string, busyTimeoutMs = 5000): Database
     const reason = (error as Error).message.split('\n')[0] ?? 'unknown error';
     throw new StoreOpenError(path, reason, { cause: error });
   }
+}
+
+/**
+ * mkdir -p, one level at a time from the nearest folder that exists. Node 20's own recursive
+ * mkdir never returns for a path it cannot make under some parents (/proc/anything).
+ */
+function makeFolder(folder: string) {
+  const missing: string[] = [];
+  for (let f = folder; !existsSync(f) && dirname(f) !== f; f = dirname(f)) missing.unshift(f);
+  for (const f of missing) mkdirSync(f);
 }
 
 function migrate(db: Database.Database) {

@@ -142,6 +142,14 @@ describe('durable sessions on SQLite', () => {
     expect(await unusable.exited).toBe(1);
     expect(unusable.output().trim().split('\n')).toEqual([expect.stringMatching(/^switchboard: DATA_DIR=".*\/file" is not usable: /)]);
 
+    // A folder that cannot be made where its parent exists (Node's own recursive mkdir loops
+    // forever on this one).
+    const impossible = spawnServer({ DATA_DIR: '/proc/switchboard-data' });
+    expect(await impossible.exited).toBe(1);
+    expect(impossible.output().trim().split('\n')).toEqual([
+      expect.stringMatching(/^switchboard: DATA_DIR="\/proc\/switchboard-data" is not usable: /),
+    ]);
+
     const corrupt = await newDataDir();
     await writeFile(join(corrupt, 'switchboard.db'), 'this is not an SQLite database, just text that fills a page '.repeat(100));
     const broken = spawnServer({ DATA_DIR: corrupt });
