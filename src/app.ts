@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { createThreadedSqliteStore } from './store/sqlite-thread.js';
 import type { Store } from './store/types.js';
 import { graphiqlTabs } from './transport/graphiql.js';
+import { useChunkedBodyLimit } from './transport/body-limit.js';
 import { useRequestParamsJson } from './transport/request-params.js';
 import { useGraphQLWs } from './transport/ws.js';
 import { defaultLimits, type Limits } from './limits.js';
@@ -145,8 +146,9 @@ export function createApp(options: AppOptions = {}): App {
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    // Also bounds chunked bodies, which carry no Content-Length to refuse them by up front.
-    maxRequestBodySize: limits.maxRequestBytes,
+    // Bodies with a Content-Length are refused up front below when too large; chunked ones
+    // are counted by useChunkedBodyLimit (Yoga's own limit streams every body: transport/body-limit.ts).
+    maxRequestBodySize: false,
     logging: false,
     // graphql-ws builds its own from connectionParams (transport/ws.ts); HTTP and SSE carry the token in the header.
     context: ({ request }: { request: Request }) => contextFor(request.headers.get('authorization')),
@@ -158,6 +160,7 @@ export function createApp(options: AppOptions = {}): App {
       // Each event is executed once per distinct selection, not once per subscriber.
       useSharedSubscriptionExecution(),
       useRequestParamsJson(),
+      useChunkedBodyLimit(limits.maxRequestBytes),
       // Expensive documents are refused at validation, before any resolver runs.
       maxDepthPlugin({ n: limits.maxDepth, exposeLimits: true }),
       maxAliasesPlugin({ n: limits.maxAliases, exposeLimits: true }),

@@ -37,19 +37,24 @@ describe('limits', () => {
     expect((await server.request('{ sessions { id } }')).errors).toBeUndefined();
 
     // A chunked body has no Content-Length to refuse it by up front: it is counted as it comes.
-    const chunked = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
-      const req = request(server.url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-        let body = '';
-        res.on('data', (chunk) => (body += chunk));
-        res.on('end', () => resolve({ status: res.statusCode, body }));
+    const postChunked = (padding: number) =>
+      new Promise<{ status?: number; body: string }>((resolve, reject) => {
+        const req = request(server.url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+          let body = '';
+          res.on('data', (chunk) => (body += chunk));
+          res.on('end', () => resolve({ status: res.statusCode, body }));
+        });
+        req.on('error', reject);
+        const body = JSON.stringify({ query: `{ sessions { id } } # ${'x'.repeat(padding)}` });
+        req.write(body.slice(0, 1000));
+        req.end(body.slice(1000));
       });
-      req.on('error', reject);
-      const body = JSON.stringify({ query: `{ sessions { id } } # ${'x'.repeat(3000)}` });
-      req.write(body.slice(0, 1000));
-      req.end(body.slice(1000));
-    });
+    const chunked = await postChunked(3000);
     expect(chunked.status).toBe(413);
     expect(JSON.parse(chunked.body)).toMatchObject({ errors: [{ extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+    const fits = await postChunked(1500);
+    expect(fits.status).toBe(200);
+    expect(JSON.parse(fits.body)).toEqual({ data: { sessions: [] } });
   });
 
   it('bounds message text and attachments', async () => {
