@@ -82,6 +82,8 @@ interface Runner {
   deleting: boolean;
   /** Serializes decisions on the turn and the queue (see `exclusive`). */
   lock: Promise<unknown>;
+  /** Exclusive sections queued or running: a runner is dropped only when none but the caller's is. */
+  sections: number;
 }
 
 type RespondInput = { sessionId: string; requestId: string; allowed: boolean; alwaysAllow?: boolean | null };
@@ -511,7 +513,12 @@ export class SessionManager {
       this.held.delete(sessionId);
       await this.releaseLease(sessionId);
       this.mustReclaim(sessionId);
-      if (!runner.turn && !runner.deleting && this.runners.get(sessionId) === runner) this.runners.delete(sessionId);
+      // Not while another section waits on this runner (a sendMessage that took it before this
+      // release ran): that section would start a turn on a runner no longer in the map, which
+      // cancelTurn, deleteSession and stop() could not find.
+      if (!runner.turn && !runner.deleting && runner.sections === 1 && this.runners.get(sessionId) === runner) {
+        this.runners.delete(sessionId);
+      }
     };
     await this.exclusive(runner, release).catch(this.onError);
   }
@@ -615,7 +622,7 @@ export class SessionManager {
   private runner(sessionId: string): Runner {
     let runner = this.runners.get(sessionId);
     if (!runner) {
-      runner = { turn: null, deleting: false, lock: Promise.resolve() };
+      runner = { turn: null, deleting: false, lock: Promise.resolve(), sections: 0 };
       this.runners.set(sessionId, runner);
     }
     return runner;
@@ -631,7 +638,8 @@ export class SessionManager {
    * the next message, or a message could be queued behind a turn that never comes.
    */
   private exclusive<T>(runner: Runner, fn: () => Promise<T>): Promise<T> {
-    const result = runner.lock.then(fn);
+    runner.sections++;
+    const result = runner.lock.then(fn).finally(() => runner.sections--);
     runner.lock = result.catch(() => {});
     return result;
   }

@@ -4,13 +4,7 @@ import { createMemoryStore } from '../../src/store/memory.js';
 import type { Store } from '../../src/store/types.js';
 import { CreateSessionMutation, SendMessageMutation } from '../utils/operations.js';
 import { startTestServer } from '../utils/server.js';
-
-/** A promise and the function that resolves it (Node 20 has no Promise.withResolvers). */
-function signal() {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
+import { signal } from '../utils/signal.js';
 
 /**
  * A store whose lease writes answer out of order, as a pooled PostgreSQL store may: while a
