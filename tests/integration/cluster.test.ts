@@ -33,7 +33,9 @@ const services = await requireService(
   [postgres.reason, redis.reason, redisServer.reason].filter(Boolean).join('; '),
 );
 
-const LEASE_TTL_MS = 1000;
+// Short, so that a takeover is quick to wait for; not so short that a holder's renewal (every
+// TTL/3) could come late while the full suite loads the machine and let its lease lapse mid-test.
+const LEASE_TTL_MS = 3000;
 
 describeWithService(services, 'several instances on PostgreSQL and Redis', () => {
   let db: TestDatabase;
