@@ -4,7 +4,7 @@ import { createMemoryStore } from '../../src/store/memory.js';
 import type { Store } from '../../src/store/types.js';
 import { CreateSessionMutation, SendMessageMutation } from '../utils/operations.js';
 import { startTestServer } from '../utils/server.js';
-import { signal } from '../utils/signal.js';
+import { observeSessionReads, signal } from '../utils/signal.js';
 
 /**
  * A store whose lease writes answer out of order, as a pooled PostgreSQL store may: while a
@@ -16,7 +16,6 @@ function reorderingStore() {
   let releasing: Promise<void> | null = null;
   let letRelease!: () => void;
   const releaseStarted = signal();
-  let sessionRead: ReturnType<typeof signal> | null = null;
 
   const store: Store = Object.create(inner);
   store.releaseLease = async (sessionId, holder) => {
@@ -35,11 +34,6 @@ function reorderingStore() {
     }
     return lease;
   };
-  store.getSession = async (id) => {
-    const session = await inner.getSession(id);
-    sessionRead?.resolve();
-    return session;
-  };
 
   return {
     store,
@@ -48,7 +42,7 @@ function reorderingStore() {
     holdNextRelease: () => (holdReleases = true),
     releaseStarted: releaseStarted.promise,
     release: () => letRelease(),
-    nextSessionRead: () => (sessionRead = signal()).promise,
+    nextSessionRead: observeSessionReads(store),
   };
 }
 

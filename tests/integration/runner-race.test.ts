@@ -6,7 +6,7 @@ import { subscribeEvents, wsClient } from '../utils/clients.js';
 import { until } from '../utils/events-of.js';
 import { CancelTurnMutation, CreateSessionMutation, SendMessageMutation } from '../utils/operations.js';
 import { startTestServer } from '../utils/server.js';
-import { signal } from '../utils/signal.js';
+import { observeSessionReads, signal } from '../utils/signal.js';
 
 /**
  * A turn ends and the session, idle, gives up its lease; a message that arrives just then
@@ -20,7 +20,6 @@ function queueReadGate() {
   let reads = 0;
   const held = signal();
   const open = signal();
-  let sessionRead: ReturnType<typeof signal> | null = null;
   const store: Store = Object.create(inner);
   store.listQueue = async (sessionId) => {
     if (armed && ++reads === 2) {
@@ -29,17 +28,12 @@ function queueReadGate() {
     }
     return inner.listQueue(sessionId);
   };
-  store.getSession = async (id) => {
-    const session = await inner.getSession(id);
-    sessionRead?.resolve();
-    return session;
-  };
   return {
     store,
     arm: () => (armed = true),
     held: held.promise,
     release: () => open.resolve(),
-    nextSessionRead: () => (sessionRead = signal()).promise,
+    nextSessionRead: observeSessionReads(store),
   };
 }
 
