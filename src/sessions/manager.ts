@@ -14,6 +14,7 @@ import { sleep, type TimerHandle } from '../clock.js';
 import { Cluster, NotHolderError, UnreachableError, type SessionCommand } from './cluster.js';
 import { defaultLimits, RateLimiter, type Limits } from '../limits.js';
 import { checkSessionId, newId as defaultNewId } from './ids.js';
+import { Leases } from './leases.js';
 import { PermissionGate } from './permissions.js';
 import { runTurn } from './turn.js';
 
@@ -109,14 +110,8 @@ export class SessionManager {
   private readonly streams = new Set<SessionCursor>();
   /** Open event streams per user, for `maxSubscriptionsPerUser`. */
   private readonly streamsPerUser = new Map<string, number>();
-  /**
-   * Sessions whose lease this instance holds, with when it expires as last granted (this
-   * instance's clock). Until then no other instance can take it (a lease is only granted
-   * over one that expired), so a turn starting well before that needs no claim of its own.
-   */
-  private readonly held = new Map<string, number>();
-  /** The tail of each session's lease writes from this instance (see `leaseWrite`). */
-  private readonly leaseWrites = new Map<string, Promise<unknown>>();
+  /** The sessions whose lease this instance holds, and its lease writes. */
+  private readonly leases: Leases;
   private readonly newId: () => string;
   private readonly onError: (error: unknown) => void;
   private readonly cluster: Cluster;
@@ -131,6 +126,7 @@ export class SessionManager {
     this.onError = options.onError ?? ((error) => console.error('[switchboard]', error));
     this.instanceId = options.instanceId ?? defaultNewId();
     this.leaseTtlMs = options.leaseTtlMs ?? 10_000;
+    this.leases = new Leases({ store: options.store, clock: options.clock, instanceId: this.instanceId, ttlMs: this.leaseTtlMs });
     this.limits = { ...defaultLimits, ...options.limits };
     this.sendRate = new RateLimiter(this.limits.sendMessagesPerMinute, 60_000, () => options.clock.now());
     this.cluster = new Cluster({
@@ -266,7 +262,7 @@ export class SessionManager {
     }
     await this.options.log.settled(id);
     await this.options.store.deleteSession(id);
-    this.held.delete(id);
+    this.leases.forget(id);
     const message: SessionTopicMessage = { kind: 'deleted' };
     await this.options.pubsub.publish(sessionTopic(id), message);
     this.runners.delete(id);
@@ -399,8 +395,7 @@ export class SessionManager {
     await Promise.all(turns.map((t) => t.done));
     await this.options.log.drain();
     // Hand the sessions over at once rather than after the leases expire.
-    await Promise.all([...this.held.keys()].map((id) => this.releaseLease(id).catch(this.onError)));
-    this.held.clear();
+    await this.leases.releaseAll(this.onError);
     this.cluster.stop();
   }
 
@@ -417,13 +412,12 @@ export class SessionManager {
     for (;;) {
       // A session whose lease this instance holds, fresh (see startNext), runs here without
       // a claim: a command on a busy session (a queued message, a cancel) costs no write.
-      const fresh = this.isFresh(sessionId);
-      const lease = fresh
-        ? { holder: this.instanceId, expiresAt: this.held.get(sessionId)! }
-        : await this.claimLease(sessionId);
+      const lease = this.leases.isFresh(sessionId)
+        ? { holder: this.instanceId, expiresAt: this.leases.expiresAt(sessionId)! }
+        : await this.leases.claim(sessionId);
       if (lease.holder === this.instanceId) {
-        const adopting = !this.held.has(sessionId);
-        this.held.set(sessionId, lease.expiresAt);
+        const adopting = !this.leases.holds(sessionId);
+        this.leases.granted(sessionId, lease.expiresAt);
         if (adopting) await this.adopt(sessionId);
         try {
           return await this.execute(command);
@@ -448,7 +442,7 @@ export class SessionManager {
     const sessionId = command.op === 'sendMessage' || command.op === 'respondToPermission'
       ? (command.input as { sessionId: string }).sessionId
       : command.sessionId;
-    if (this.stopping || !this.held.has(sessionId)) throw new NotHolderError(`not running session ${sessionId}`);
+    if (this.stopping || !this.leases.holds(sessionId)) throw new NotHolderError(`not running session ${sessionId}`);
     try {
       return await this.execute(command);
     } finally {
@@ -504,15 +498,14 @@ export class SessionManager {
 
   /** Gives the lease up once the session has nothing running and nothing queued. */
   private async releaseIfIdle(sessionId: string): Promise<void> {
-    if (!this.held.has(sessionId)) return;
-    // Always inside `exclusive`, so that a startNext that follows sees mustReclaim's mark.
+    if (!this.leases.holds(sessionId)) return;
+    // Always inside `exclusive`, so that a startNext that follows sees a claim made meanwhile
+    // marked stale (Leases.release).
     const runner = this.runner(sessionId);
     const release = async () => {
-      if (runner.turn || !this.held.has(sessionId)) return;
+      if (runner.turn || !this.leases.holds(sessionId)) return;
       if ((await this.options.store.listQueue(sessionId)).length > 0 && !this.stopping) return;
-      this.held.delete(sessionId);
-      await this.releaseLease(sessionId);
-      this.mustReclaim(sessionId);
+      await this.leases.release(sessionId);
       // Not while another section waits on this runner (a sendMessage that took it before this
       // release ran): that section would start a turn on a runner no longer in the map, which
       // cancelTurn, deleteSession and stop() could not find.
@@ -525,13 +518,13 @@ export class SessionManager {
 
   /** Keeps this instance's leases; a lease found lost ends its turn here without a word. */
   private async renewLeases(): Promise<void> {
-    for (const sessionId of [...this.held.keys()]) {
-      const lease = await this.claimLease(sessionId);
+    for (const sessionId of this.leases.sessions()) {
+      const lease = await this.leases.claim(sessionId);
       if (lease.holder === this.instanceId) {
-        if (this.held.has(sessionId)) this.held.set(sessionId, lease.expiresAt);
+        this.leases.renewed(sessionId, lease.expiresAt);
         continue;
       }
-      this.held.delete(sessionId);
+      this.leases.forget(sessionId);
       const turn = this.runners.get(sessionId)?.turn;
       if (turn) {
         turn.stopReason = null;
@@ -545,10 +538,10 @@ export class SessionManager {
     const { store } = this.options;
     for (const session of await store.listUnsettledSessions()) {
       if (this.stopping) return;
-      if (this.held.has(session.id)) continue;
-      const lease = await this.claimLease(session.id);
+      if (this.leases.holds(session.id)) continue;
+      const lease = await this.leases.claim(session.id);
       if (lease.holder !== this.instanceId) continue;
-      this.held.set(session.id, lease.expiresAt);
+      this.leases.granted(session.id, lease.expiresAt);
       await this.adopt(session.id);
       await this.releaseIfIdle(session.id);
     }
@@ -571,52 +564,6 @@ export class SessionManager {
       bytes += Math.floor((a.dataBase64.length * 3) / 4);
       if (bytes > maxAttachmentBytes) throw tooLarge(`attachments are larger than ${maxAttachmentBytes} bytes in all.`);
     }
-  }
-
-  private claimLease(sessionId: string) {
-    return this.leaseWrite(sessionId, () =>
-      this.options.store.claimLease(sessionId, this.instanceId, this.leaseTtlMs, this.options.clock.now()),
-    );
-  }
-
-  private releaseLease(sessionId: string) {
-    return this.leaseWrite(sessionId, () => this.options.store.releaseLease(sessionId, this.instanceId));
-  }
-
-  /**
-   * Runs this instance's lease writes of one session one at a time, in the order issued. A
-   * pooled store runs concurrent queries on different connections in any order: a claim
-   * sent while a release is in flight could run first and be undone by it, and this
-   * instance would then run a turn on a lease that no longer exists, which another instance
-   * may take.
-   */
-  private leaseWrite<T>(sessionId: string, write: () => Promise<T>): Promise<T> {
-    const result = (this.leaseWrites.get(sessionId) ?? Promise.resolve()).then(write);
-    const tail = result.catch(() => {});
-    this.leaseWrites.set(sessionId, tail);
-    void tail.then(() => {
-      if (this.leaseWrites.get(sessionId) === tail) this.leaseWrites.delete(sessionId);
-    });
-    return result;
-  }
-
-  /**
-   * Whether this instance holds the session's lease with at least half its TTL left: then
-   * no other instance can have it (a lease is only granted over an expired one) and none
-   * will before renewal comes round, so there is no need to claim it again.
-   */
-  private isFresh(sessionId: string): boolean {
-    const expiresAt = this.held.get(sessionId);
-    return expiresAt !== undefined && expiresAt - this.options.clock.now() >= this.leaseTtlMs / 2;
-  }
-
-  /**
-   * After releasing a session's lease (inside `exclusive`): a claim made meanwhile (a command
-   * arriving in onHolder) may have landed before the release and been undone by it, so the
-   * next startNext, which runs after this in `exclusive`, claims again.
-   */
-  private mustReclaim(sessionId: string) {
-    if (this.held.has(sessionId)) this.held.set(sessionId, 0);
   }
 
   private runner(sessionId: string): Runner {
@@ -658,10 +605,10 @@ export class SessionManager {
     // Only the lease holder starts turns; whoever holds it will run the queue. A lease
     // claimed or renewed moments ago (the sendMessage that got here claimed it) is not
     // claimed again: that would be a write per turn start for nothing.
-    if (!this.isFresh(sessionId)) {
-      const lease = await this.claimLease(sessionId);
+    if (!this.leases.isFresh(sessionId)) {
+      const lease = await this.leases.claim(sessionId);
       if (lease.holder !== this.instanceId) return;
-      this.held.set(sessionId, lease.expiresAt);
+      this.leases.granted(sessionId, lease.expiresAt);
     }
     const [next] = await store.listQueue(sessionId);
     if (!next) return;

@@ -1,0 +1,102 @@
+import type { Clock } from '../clock.js';
+import type { LeaseRecord, Store } from '../store/types.js';
+
+export interface LeasesOptions {
+  store: Store;
+  clock: Clock;
+  /** This instance's name in the store's leases. */
+  instanceId: string;
+  /** How long a claim lasts without renewal. */
+  ttlMs: number;
+}
+
+/**
+ * This instance's side of the store's per-session leases: which sessions it holds, with when
+ * each lease expires as last granted (this instance's clock), and the claims and releases it
+ * writes. Until a lease expires no other instance can take it (a lease is only granted over
+ * one that expired), so a lease held with time to spare needs no claim before acting on it.
+ *
+ * Writes of one session run one at a time, in the order issued. A pooled store runs
+ * concurrent queries on different connections in any order: a claim sent while a release is
+ * in flight could run first and be undone by it, and this instance would then run a turn on a
+ * lease that no longer exists, which another instance may take.
+ */
+export class Leases {
+  private readonly held = new Map<string, number>();
+  /** The tail of each session's writes from this instance. */
+  private readonly writes = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly options: LeasesOptions) {}
+
+  holds(sessionId: string): boolean {
+    return this.held.has(sessionId);
+  }
+
+  /** The sessions held now (a copy: renewal and release change the set as they go). */
+  sessions(): string[] {
+    return [...this.held.keys()];
+  }
+
+  /** When the lease, as last granted, expires; undefined when not held. */
+  expiresAt(sessionId: string): number | undefined {
+    return this.held.get(sessionId);
+  }
+
+  /**
+   * Whether the lease is held with at least half its TTL left: no other instance can have it
+   * and none will before renewal comes round, so there is no need to claim it again.
+   */
+  isFresh(sessionId: string): boolean {
+    const expiresAt = this.held.get(sessionId);
+    return expiresAt !== undefined && expiresAt - this.options.clock.now() >= this.options.ttlMs / 2;
+  }
+
+  /** Records a lease the store granted this instance. */
+  granted(sessionId: string, expiresAt: number): void {
+    this.held.set(sessionId, expiresAt);
+  }
+
+  /** Records a renewal, unless the lease was given up while the renewal was on its way. */
+  renewed(sessionId: string, expiresAt: number): void {
+    if (this.held.has(sessionId)) this.held.set(sessionId, expiresAt);
+  }
+
+  /** Forgets a lease without a write: lost to another instance, or its session deleted. */
+  forget(sessionId: string): void {
+    this.held.delete(sessionId);
+  }
+
+  /** Claims (or renews) the lease in the store; the answer names whoever holds it now. */
+  claim(sessionId: string): Promise<LeaseRecord> {
+    const { store, instanceId, ttlMs, clock } = this.options;
+    return this.write(sessionId, () => store.claimLease(sessionId, instanceId, ttlMs, clock.now()));
+  }
+
+  /**
+   * Gives the lease up. A claim made meanwhile (a command arriving) may have landed before the
+   * release and been undone by it, so a lease recorded again in the meantime is marked stale:
+   * the next turn start claims it again rather than trusting it.
+   */
+  async release(sessionId: string): Promise<void> {
+    const { store, instanceId } = this.options;
+    this.held.delete(sessionId);
+    await this.write(sessionId, () => store.releaseLease(sessionId, instanceId));
+    if (this.held.has(sessionId)) this.held.set(sessionId, 0);
+  }
+
+  /** Gives every lease up (stopping): other instances take the sessions over at once. */
+  async releaseAll(onError: (error: unknown) => void): Promise<void> {
+    await Promise.all(this.sessions().map((id) => this.release(id).catch(onError)));
+    this.held.clear();
+  }
+
+  private write<T>(sessionId: string, write: () => Promise<T>): Promise<T> {
+    const result = (this.writes.get(sessionId) ?? Promise.resolve()).then(write);
+    const tail = result.catch(() => {});
+    this.writes.set(sessionId, tail);
+    void tail.then(() => {
+      if (this.writes.get(sessionId) === tail) this.writes.delete(sessionId);
+    });
+    return result;
+  }
+}
