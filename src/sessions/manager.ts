@@ -410,7 +410,7 @@ export class SessionManager {
     const { clock } = this.options;
     const deadline = clock.now() + 3 * this.leaseTtlMs;
     for (;;) {
-      // A session whose lease this instance holds, fresh (see startNext), runs here without
+      // A session whose lease this instance holds, fresh (Leases.isFresh), runs here without
       // a claim: a command on a busy session (a queued message, a cancel) costs no write.
       const lease = this.leases.isFresh(sessionId)
         ? { holder: this.instanceId, expiresAt: this.leases.expiresAt(sessionId)! }
