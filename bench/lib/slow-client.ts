@@ -222,7 +222,7 @@ async function go(slow: boolean): Promise<OthersResult> {
   measuring = true;
   const t0 = wallNow();
   measuredTurn = await Promise.all(sessionIds.map((id) => sendMessage(config.url, id, `/stream ${config.tokens}`)));
-  const completed = await waitAll(others, (s) => s.completes.has(measuredTurn[s.session]!) || s.gone !== null, config.timeoutMs);
+  await waitAll(others, (s) => s.completes.has(measuredTurn[s.session]!) || s.gone !== null, config.timeoutMs);
   const elapsedMs = wallNow() - t0;
   measuring = false;
   const cpu = process.cpuUsage(cpu0);
