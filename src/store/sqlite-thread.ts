@@ -41,6 +41,9 @@ const METHODS = [
   'getLease',
   'ping',
 ] as const satisfies ReadonlyArray<Exclude<keyof Store, 'shared' | 'close'>>;
+// Every Store method is in METHODS: a method added to Store and not here fails to compile.
+const everyMethod: Exclude<Exclude<keyof Store, 'shared' | 'close'>, (typeof METHODS)[number]> extends never ? true : never = true;
+void everyMethod;
 
 /**
  * Starts the store thread's program: compiled JS as it is, TypeScript source (tests, `npm
@@ -94,8 +97,7 @@ export function createThreadedSqliteStore(options: SqliteStoreOptions): Store {
   };
   worker.on('error', (error) => fail(new Error(`the SQLite store thread failed: ${error.message}`, { cause: error })));
   worker.on('exit', (code) => fail(new Error(`the SQLite store thread ${closing ? 'is closed' : `exited (code ${code})`}`)));
-  worker.on('message', (answer: StoreAnswer | { ready: true }) => {
-    if (!('id' in answer)) return;
+  worker.on('message', (answer: StoreAnswer) => {
     const call = pending.get(answer.id);
     if (!call) return;
     pending.delete(answer.id);

@@ -26,4 +26,3 @@ port.on('message', async ({ id, method, args }: StoreCall) => {
   port.postMessage(answer);
   if (method === 'close') port.close();
 });
-port.postMessage({ ready: true });
