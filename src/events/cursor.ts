@@ -1,4 +1,5 @@
 import type { Store } from '../store/types.js';
+import type { InHandStream } from './in-hand.js';
 import type { PubSub, Unsubscribe } from './pubsub/types.js';
 import { sessionTopic, type SessionTopicMessage } from './topics.js';
 import type { SessionEvent } from './types.js';
@@ -34,7 +35,7 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * suspended on an await cannot be returned from: a client unsubscribing from a quiet
  * session would keep its listener until the next event.
  */
-export class SessionCursor implements AsyncIterableIterator<SessionEvent> {
+export class SessionCursor implements AsyncIterableIterator<SessionEvent>, InHandStream<SessionEvent> {
   private cursor = 0;
   private live: SessionEvent[] = [];
   private page: SessionEvent[] = [];
@@ -117,6 +118,23 @@ export class SessionCursor implements AsyncIterableIterator<SessionEvent> {
 
   async return(): Promise<IteratorResult<SessionEvent>> {
     return this.close();
+  }
+
+  takeInHand(): SessionEvent | undefined {
+    // Anything that makes next() read the store first makes the in-hand path step aside.
+    if (!this.started || this.isClosed || this.mustRead || this.overflowed || this.finishing) return undefined;
+    return this.take();
+  }
+
+  whenReady(ready: () => void): boolean {
+    if (!this.started || this.isClosed || this.mustRead || this.overflowed || this.finishing || this.live.length > 0) {
+      return false;
+    }
+    this.wake = () => {
+      this.wake = null;
+      ready();
+    };
+    return true;
   }
 
   async throw(error?: unknown): Promise<IteratorResult<SessionEvent>> {

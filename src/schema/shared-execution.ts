@@ -11,6 +11,7 @@ import {
   type ExecutionResult,
   type GraphQLSchema,
 } from 'graphql';
+import { isInHandStream, type InHandStream } from '../events/in-hand.js';
 
 /**
  * The field extension that marks a subscription field as shareable: executing its selection
@@ -65,12 +66,24 @@ async function subscribeShared(args: ExecutionArgs, key: string): Promise<AsyncI
 /**
  * graphql-js's `mapSourceToResponse`, over shared results. A class rather than an async
  * generator so that `return()` ends it at once, even while it waits for the next event.
+ * Results are in hand (see InHandStream) when the source's events are; a result still being
+ * executed (a resolver returned a promise) comes as that promise.
  */
-class SharedResults implements AsyncIterableIterator<ExecutionResult> {
+class SharedResults implements AsyncIterableIterator<ExecutionResult>, InHandStream<ExecutionResult | Promise<ExecutionResult>> {
   constructor(
     private readonly source: AsyncIterator<unknown>,
     private readonly map: (event: unknown) => ExecutionResult | Promise<ExecutionResult>,
   ) {}
+
+  takeInHand(): ExecutionResult | Promise<ExecutionResult> | undefined {
+    if (!isInHandStream(this.source)) return undefined;
+    const event = this.source.takeInHand();
+    return event === undefined ? undefined : this.map(event);
+  }
+
+  whenReady(ready: () => void): boolean {
+    return isInHandStream(this.source) && this.source.whenReady(ready);
+  }
 
   [Symbol.asyncIterator]() {
     return this;

@@ -1,6 +1,7 @@
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import type { ExecutionResult } from 'graphql';
 import type { WebSocket, WebSocketServer } from 'ws';
+import { isInHandStream, type InHandStream } from '../events/in-hand.js';
 
 /**
  * What every graphql-ws hook gets as `ctx.extra`. Not the upgrade request: nothing needs it
@@ -116,13 +117,15 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 /**
  * Writes a subscription's results to its socket as graphql-ws `next` messages, each result
  * serialized once for all its subscribers (results are shared: schema/shared-execution.ts)
- * and each message the same JSON behind a per-subscription prefix, one socket write each,
- * waiting for each write like graphql-ws does (a reader that stops reading holds its stream,
- * not the server's memory). What it returns is what graphql-ws iterates instead: it yields
- * nothing, ends when the stream has been written (graphql-ws then sends `complete`), rethrows
- * the stream's error (graphql-ws sends `error`), and `return()` (the client's `complete`, the
- * socket's close) stops the stream. Per message this skips graphql-ws's hook calls, message
- * object, validation and JSON.stringify.
+ * and each message the same JSON behind a per-subscription prefix, one socket write each.
+ * Results in hand (see InHandStream) are written in the turn they are published in, with no
+ * promise per message; a socket that has not taken its last write yet (a reader that stops
+ * reading) gets nothing more until it has, so it holds its stream, not the server's memory.
+ * What it returns is what graphql-ws iterates instead: it yields nothing, ends when the
+ * stream has been written (graphql-ws then sends `complete`), rethrows the stream's error
+ * (graphql-ws sends `error`), and `return()` (the client's `complete`, the socket's close)
+ * stops the stream. Per message this skips graphql-ws's hook calls, message object,
+ * validation and JSON.stringify.
  */
 export function streamToSocket(
   source: AsyncIterator<ExecutionResult>,
@@ -135,7 +138,7 @@ export function streamToSocket(
 
 /**
  * Written with callbacks rather than as an async loop: thousands of idle subscriptions each
- * wait here, and a pending promise reaction is a fraction of a suspended async frame.
+ * wait here, and a registered callback is a fraction of a suspended async frame.
  */
 class SocketStream implements AsyncIterableIterator<never> {
   private stopped = false;
@@ -143,6 +146,7 @@ class SocketStream implements AsyncIterableIterator<never> {
   private outcome: 'done' | { error: unknown } | null = null;
   /** graphql-ws's pending next(). */
   private waiting: { resolve: (result: IteratorResult<never>) => void; reject: (error: unknown) => void } | null = null;
+  private readonly inHand: InHandStream<ExecutionResult | Promise<ExecutionResult>> | null;
 
   constructor(
     private readonly source: AsyncIterator<ExecutionResult>,
@@ -150,6 +154,7 @@ class SocketStream implements AsyncIterableIterator<never> {
     private readonly prefix: string,
     private readonly prepare: (result: ExecutionResult) => ExecutionResult,
   ) {
+    this.inHand = isInHandStream<ExecutionResult | Promise<ExecutionResult>>(source) ? source : null;
     this.pull();
   }
 
@@ -170,23 +175,68 @@ class SocketStream implements AsyncIterableIterator<never> {
     return DONE;
   }
 
+  /** The source's next() (a store read, the first event, the end, a source without InHandStream). */
   private pull() {
     this.source.next().then(
-      (step) => this.write(step),
+      (step) => (step.done ? this.finish('done') : this.write(step.value) && this.drain()),
       (error: unknown) => this.finish({ error }),
     );
   }
 
-  private write(step: IteratorResult<ExecutionResult>) {
-    if (step.done || this.stopped || this.socket.readyState !== this.socket.OPEN) return this.finish('done');
+  /**
+   * Writes what is in hand, then waits for the next publish, or goes through next() when that
+   * has work to do. Runs inside the publish (the cursor calls it back), so it never throws.
+   */
+  private readonly drain = (): void => {
+    try {
+      const inHand = this.inHand;
+      while (!this.outcome) {
+        if (!inHand) return this.pull();
+        const result = inHand.takeInHand();
+        if (result === undefined) {
+          if (!inHand.whenReady(this.drain)) this.pull();
+          return;
+        }
+        if (result instanceof Promise) {
+          result.then(
+            (value) => this.write(value) && this.drain(),
+            (error: unknown) => this.finish({ error }),
+          );
+          return;
+        }
+        if (!this.write(result)) return;
+      }
+    } catch (error) {
+      this.finish({ error });
+    }
+  };
+
+  /**
+   * Writes one result. False when nothing more may be written now: the stream ended, or the
+   * socket still holds earlier writes, in which case this write's callback goes on.
+   */
+  private write(value: ExecutionResult): boolean {
+    const socket = this.socket;
+    if (this.stopped || socket.readyState !== socket.OPEN) {
+      this.finish('done');
+      return false;
+    }
     let message: string;
     try {
-      const result = this.prepare(step.value);
-      message = this.prefix + (result === step.value ? resultJson(result) : JSON.stringify(result)) + '}';
+      const result = this.prepare(value);
+      message = this.prefix + (result === value ? resultJson(result) : JSON.stringify(result)) + '}';
     } catch (error) {
-      return this.finish({ error });
+      this.finish({ error });
+      return false;
     }
-    this.socket.send(message, (error) => (error ? this.finish({ error }) : this.pull()));
+    // The common case: the kernel took every earlier write whole. No callback then: a write
+    // callback costs a tick per message; a failed write errors the socket, which closes it.
+    if (socket.bufferedAmount === 0) {
+      socket.send(message);
+      return true;
+    }
+    socket.send(message, (error) => (error ? this.finish({ error }) : this.drain()));
+    return false;
   }
 
   private finish(outcome: 'done' | { error: unknown }) {

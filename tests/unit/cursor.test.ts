@@ -260,3 +260,113 @@ describe('SessionCursor', () => {
     expect(listeners).toBe(0);
   });
 });
+
+/**
+ * Reads a cursor the way the WebSocket path does (transport/ws-adapter.ts): next() when it
+ * must, otherwise what is in hand, called back from the publish itself.
+ */
+function readInHand(stream: SessionCursor) {
+  const state = { seqs: [] as number[], inHand: 0, viaNext: 0, waiting: false, completed: false };
+  const drainInHand = (): void => {
+    state.waiting = false;
+    for (;;) {
+      const event = stream.takeInHand();
+      if (event === undefined) break;
+      state.inHand++;
+      state.seqs.push(event.seq);
+    }
+    if (stream.whenReady(drainInHand)) state.waiting = true;
+    else pull();
+  };
+  const pull = () =>
+    void stream.next().then((step) => {
+      if (step.done) return void (state.completed = true);
+      state.viaNext++;
+      state.seqs.push(step.value.seq);
+      drainInHand();
+    });
+  pull();
+  return state;
+}
+
+describe('SessionCursor in hand (InHandStream)', () => {
+  it('hands nothing over before next() has started it', async () => {
+    await append(2);
+    const stream = cursor({ after: 0 });
+    await pubsub.publish(sessionTopic(SESSION), { kind: 'events', events: await store.readEvents(SESSION, 0, 10) });
+    // Where it starts (after, or the session's lastSeq) is next()'s to settle first.
+    expect(stream.takeInHand()).toBeUndefined();
+    expect(stream.whenReady(() => {})).toBe(false);
+    await stream.return();
+  });
+
+  it('once caught up, is called back from the publish and takes the events in order, without the store', async () => {
+    await append(1);
+    const stream = cursor({ after: 0 });
+    const reader = readInHand(stream);
+    await quiesce();
+    expect(reader).toMatchObject({ seqs: [1], waiting: true });
+    const readsBefore = reads;
+
+    const published = append(3);
+    // The publish itself has handed them over: no turn of the event loop in between.
+    await published;
+    expect(reader.seqs).toEqual([1, 2, 3, 4]);
+    expect(reader.inHand).toBe(3);
+    expect(reader.waiting).toBe(true);
+    expect(reads).toBe(readsBefore);
+    await stream.return();
+  });
+
+  it('steps aside for next() when the next seq is not in hand (a gap), and loses nothing', async () => {
+    const stream = cursor({ after: 0 });
+    const reader = readInHand(stream);
+    await quiesce();
+    await append(2, { publish: false }); // stored, never published (a lost message)
+    await append(1);
+    await quiesce();
+    expect(reader.seqs).toEqual([1, 2, 3]);
+    expect(reader.viaNext).toBeGreaterThan(0);
+    await stream.return();
+  });
+
+  it('after an overflow, reads the dropped events back through next()', async () => {
+    const stream = cursor({ after: 0, maxBuffered: 2 });
+    const first = stream.next();
+    await quiesce();
+    await append(1);
+    expect(await first).toMatchObject({ value: { seq: 1 } });
+    // The reader is busy elsewhere while more than maxBuffered events are published.
+    await append(2);
+    await append(2);
+    expect(stream.takeInHand()).toBeUndefined();
+    expect(stream.whenReady(() => {})).toBe(false);
+    const reader = readInHand(stream);
+    await quiesce();
+    expect(reader.seqs).toEqual([2, 3, 4, 5]);
+    await stream.return();
+  });
+
+  it('calls a waiting reader back when it is returned from, and then hands nothing over', async () => {
+    await append(1);
+    const stream = cursor({ after: 0 });
+    const reader = readInHand(stream);
+    await quiesce();
+    expect(reader.waiting).toBe(true);
+    await stream.return();
+    await append(1);
+    await quiesce();
+    expect(reader).toMatchObject({ waiting: false, completed: true, seqs: [1] });
+    expect(listeners).toBe(0);
+  });
+
+  it('on a deleted message, the waiting reader is called back and next() delivers what is stored, then completes', async () => {
+    const stream = cursor({ after: 0 });
+    const reader = readInHand(stream);
+    await quiesce();
+    await append(2, { publish: false });
+    await pubsub.publish(sessionTopic(SESSION), { kind: 'deleted' } satisfies SessionTopicMessage);
+    await quiesce();
+    expect(reader).toMatchObject({ seqs: [1, 2], completed: true });
+  });
+});
