@@ -30,10 +30,10 @@ import type { ServerUsage } from './server.js';
 /** `sqlite` is the server's default (the store on its own thread); `sqlite-inline` the same store on the event loop's thread. */
 export type StoreKind = 'memory' | 'sqlite' | 'sqlite-inline';
 /** The baseline servers of issue 6 (`bench/baselines/`). */
-export type BaselineKind = 'naive-yoga' | 'raw-ws';
+export type BaselineKind = 'naive-yoga' | 'raw-ws' | 'raw-ws-50ms';
 /** A row of the table: Switchboard with a store, or a baseline. */
 export type TargetKind = StoreKind | BaselineKind;
-export const baselineKinds: readonly BaselineKind[] = ['naive-yoga', 'raw-ws'];
+export const baselineKinds: readonly BaselineKind[] = ['naive-yoga', 'raw-ws', 'raw-ws-50ms'];
 const isBaseline = (kind: TargetKind): kind is BaselineKind => (baselineKinds as readonly string[]).includes(kind);
 
 export interface FanoutOptions {
@@ -103,9 +103,11 @@ export interface FanoutRun {
 }
 
 const serverModule = new URL('./server.ts', import.meta.url);
-const baselineModules: Record<BaselineKind, URL> = {
-  'naive-yoga': new URL('./baselines/naive-yoga.ts', import.meta.url),
-  'raw-ws': new URL('./baselines/raw-ws.ts', import.meta.url),
+const baselineModules: Record<BaselineKind, { module: URL; args: string[] }> = {
+  'naive-yoga': { module: new URL('./baselines/naive-yoga.ts', import.meta.url), args: [] },
+  'raw-ws': { module: new URL('./baselines/raw-ws.ts', import.meta.url), args: [] },
+  // Raw ws sending the messages Switchboard sends: deltas joined in 50 ms windows.
+  'raw-ws-50ms': { module: new URL('./baselines/raw-ws.ts', import.meta.url), args: ['--coalesce-ms', '50'] },
 };
 const loadModule = new URL('./load.ts', import.meta.url);
 
@@ -124,7 +126,7 @@ export async function startTarget(store: TargetKind, opts: FanoutOptions): Promi
   // Made and removed here, so that nothing is left behind even if the server is killed.
   const dataDir = makeTempDir(`switchboard-bench-${store}-`);
   const server = isBaseline(store)
-    ? spawnTs(baselineModules[store], ['--port', '0'], { nodeArgs: opts.serverNodeArgs })
+    ? spawnTs(baselineModules[store].module, [...baselineModules[store].args, '--port', '0'], { nodeArgs: opts.serverNodeArgs })
     : spawnTs(serverModule, ['--store', store, '--port', '0', '--data-dir', dataDir], { nodeArgs: opts.serverNodeArgs });
   const load = spawnTs(loadModule, []);
   const stop = async () => {

@@ -17,7 +17,8 @@
  * Reported: (after − before) / K per idle subscriber, and Switchboard's ratio to raw ws (issue 6
  * target: ≤ 1). The JS heap (`heapUsed`) per subscriber is shown next to it.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import WebSocket from 'ws';
 import type { ServerUsage } from './server.js';
 import { spawnTs, type BenchChild } from './lib/processes.js';
@@ -77,18 +78,26 @@ function vmRss(pid: number): number {
   return Number(m[1]) * 1024;
 }
 
-/** Two full GCs in the server through its inspector (`--inspect`), then the connection closes. */
-async function forceGc(inspectorUrl: string): Promise<void> {
+/**
+ * Two full GCs in the server through its inspector (`--inspect`), then, with `snapshotFile`,
+ * a heap snapshot written there; then the connection closes.
+ */
+async function forceGc(inspectorUrl: string, snapshotFile?: string): Promise<void> {
   const socket = new WebSocket(inspectorUrl);
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
     socket.once('error', reject);
   });
   let id = 0;
-  const call = (method: string) =>
+  const chunks: string[] = [];
+  socket.on('message', (data) => {
+    const message = JSON.parse(String(data)) as { method?: string; params?: { chunk: string } };
+    if (message.method === 'HeapProfiler.addHeapSnapshotChunk') chunks.push(message.params!.chunk);
+  });
+  const call = (method: string, params?: object, timeoutMs = 30_000) =>
     new Promise<void>((resolve, reject) => {
       const mine = ++id;
-      const timer = setTimeout(() => reject(new Error(`inspector: no reply to ${method}`)), 30_000);
+      const timer = setTimeout(() => reject(new Error(`inspector: no reply to ${method}`)), timeoutMs);
       const onMessage = (data: WebSocket.RawData) => {
         const reply = JSON.parse(String(data)) as { id?: number; error?: { message: string } };
         if (reply.id !== mine) return;
@@ -98,11 +107,15 @@ async function forceGc(inspectorUrl: string): Promise<void> {
         else resolve();
       };
       socket.on('message', onMessage);
-      socket.send(JSON.stringify({ id: mine, method }));
+      socket.send(JSON.stringify({ id: mine, method, params }));
     });
   try {
     await call('HeapProfiler.collectGarbage');
     await call('HeapProfiler.collectGarbage');
+    if (snapshotFile) {
+      await call('HeapProfiler.takeHeapSnapshot', { reportProgress: false }, 300_000);
+      writeFileSync(snapshotFile, chunks.join(''));
+    }
   } finally {
     socket.close();
   }
@@ -164,12 +177,15 @@ async function openLive(url: string, sessionIds: string[], count: number, proces
   return { clients, live, errors };
 }
 
-async function measure(server: BenchChild, inspectorUrl: string | null, settleMs: number) {
+async function measure(server: BenchChild, inspectorUrl: string | null, settleMs: number, snapshotFile?: string) {
   await sleep(settleMs);
   if (inspectorUrl) await forceGc(inspectorUrl);
   await sleep(500);
   const usage = await server.request<ServerUsage>({ type: 'usage' }, 'usage', 10_000);
-  return { rss: vmRss(server.pid), heap: usage.heapUsedBytes };
+  const measured = { rss: vmRss(server.pid), heap: usage.heapUsedBytes };
+  // Only now: a snapshot's own memory would count in the RSS above.
+  if (inspectorUrl && snapshotFile) await forceGc(inspectorUrl, snapshotFile);
+  return measured;
 }
 
 async function runOnce(kind: IdleServer, opts: IdleOptions, round: number, log: (l: string) => void): Promise<IdleRun> {
@@ -191,12 +207,15 @@ async function runOnce(kind: IdleServer, opts: IdleOptions, round: number, log: 
     if (warm.live !== opts.warmupSubscribers) throw new Error(`idle (${kind}): warm-up: ${warm.live} of ${opts.warmupSubscribers} live: ${warm.errors[0] ?? ''}`);
     await Promise.all(warm.clients.map((c) => c.stop()));
 
-    const before = await measure(server, inspectorUrl, opts.settleMs);
+    // BENCH_HEAP_SNAPSHOT_DIR: a heap snapshot after each measurement, for `bench/tools/heap-diff.ts`.
+    const snapshotDir = process.env.BENCH_HEAP_SNAPSHOT_DIR;
+    const snapshot = (when: string) => (snapshotDir ? join(resolve(snapshotDir), `idle-${kind}-${round}-${when}.heapsnapshot`) : undefined);
+    const before = await measure(server, inspectorUrl, opts.settleMs, snapshot('before'));
     log(`  ${kind}: RSS ${(before.rss / 2 ** 20).toFixed(1)} MiB with 0 subscribers`);
 
     const opened = await openLive(url!, sessionIds, opts.subscribers, opts.clientProcesses, '/stream 1', log);
     clients.push(...opened.clients);
-    const after = await measure(server, inspectorUrl, opts.settleMs);
+    const after = await measure(server, inspectorUrl, opts.settleMs, snapshot('after'));
     log(`  ${kind}: RSS ${(after.rss / 2 ** 20).toFixed(1)} MiB with ${opened.live} of ${opts.subscribers} subscribers live`);
     return {
       server: kind,

@@ -1,7 +1,8 @@
 /**
  * Realistic (issue 6): S sessions × 5 graphql-ws subscribers, `/stream 300 100` (300 tokens at
  * 100 tokens/s) in every session at once, S = 100 then 1000; Switchboard (memory store) and the
- * naive-yoga baseline (`--servers switchboard,naive-yoga,raw-ws`; raw-ws only when asked).
+ * naive-yoga baseline and raw ws joining deltas in 50 ms windows as Switchboard does
+ * (`--servers switchboard,naive-yoga,raw-ws,raw-ws-50ms`; raw-ws only when asked).
  * A fresh server and load generator per row, one measured round each (after a short unpaced
  * warm-up turn that also proves every subscription is live). Reports delivered tokens/s, lag
  * behind the token schedule (token i is due at the session's sendMessage + i/100 s), time to first
@@ -22,7 +23,7 @@ import type { Scenario, ScenarioContext } from './lib/scenario.js';
 import { fmt } from './lib/stats.js';
 import type { ServerUsage } from './server.js';
 
-type ServerKind = 'memory' | 'naive-yoga' | 'raw-ws';
+type ServerKind = 'memory' | 'naive-yoga' | 'raw-ws' | 'raw-ws-50ms';
 
 interface RealisticOptions {
   sessionCounts: number[];
@@ -41,7 +42,7 @@ const defaults: RealisticOptions = {
   tokens: 300,
   rate: 100,
   warmupTokens: 20,
-  servers: ['memory', 'naive-yoga'],
+  servers: ['memory', 'naive-yoga', 'raw-ws-50ms'],
   targetLagP99Ms: 100,
   targetFirstTokenP99Ms: 50,
 };
@@ -63,11 +64,19 @@ const modules: Record<ServerKind, URL> = {
   memory: new URL('./server.ts', import.meta.url),
   'naive-yoga': new URL('./baselines/naive-yoga.ts', import.meta.url),
   'raw-ws': new URL('./baselines/raw-ws.ts', import.meta.url),
+  'raw-ws-50ms': new URL('./baselines/raw-ws.ts', import.meta.url),
+};
+const serverArgs: Record<ServerKind, string[]> = {
+  memory: ['--store', 'memory'],
+  'naive-yoga': [],
+  'raw-ws': [],
+  // The messages Switchboard sends, from raw ws: deltas joined in 50 ms windows.
+  'raw-ws-50ms': ['--coalesce-ms', '50'],
 };
 const loadModule = new URL('./load.ts', import.meta.url);
 
 async function runOne(kind: ServerKind, sessions: number, opts: RealisticOptions): Promise<RealisticRun> {
-  const server = spawnTs(modules[kind], kind === 'memory' ? ['--store', 'memory', '--port', '0'] : ['--port', '0']);
+  const server = spawnTs(modules[kind], [...serverArgs[kind], '--port', '0']);
   const load = spawnTs(loadModule, []);
   const run: RealisticRun = {
     server: kind,
@@ -120,14 +129,14 @@ async function runOne(kind: ServerKind, sessions: number, opts: RealisticOptions
 
 function options(ctx: ScenarioContext): RealisticOptions {
   const base: RealisticOptions = ctx.quick ? { ...defaults, sessionCounts: [10, 50], tokens: 100 } : defaults;
-  const servers = ctx.servers ?? ['switchboard', 'naive-yoga'];
-  const known = ['switchboard', 'naive-yoga', 'raw-ws'];
+  const servers = ctx.servers ?? ['switchboard', 'naive-yoga', 'raw-ws-50ms'];
+  const known = ['switchboard', 'naive-yoga', 'raw-ws', 'raw-ws-50ms'];
   for (const s of servers) if (!known.includes(s)) throw new Error(`realistic: unknown server ${s}; known: ${known.join(', ')}`);
   return {
     ...base,
     servers: [
       ...(servers.includes('switchboard') ? (['memory'] as const) : []),
-      ...(['naive-yoga', 'raw-ws'] as const).filter((b) => servers.includes(b)),
+      ...(['naive-yoga', 'raw-ws', 'raw-ws-50ms'] as const).filter((b) => servers.includes(b)),
     ],
   };
 }

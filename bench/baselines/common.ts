@@ -61,16 +61,44 @@ function parseStream(text: string): { count: number; rate: number } | null {
  * `/stream N [R]` it emits N TextDeltaEvents `t1 `, `t2 `, …, then a TextCompleteEvent and a
  * CompleteEvent END_TURN; any other text is echoed as one delta `You said: <text>`. Every
  * event goes to `emit`, synchronously, with the next seq of the session.
+ *
+ * With `coalesceMs`, deltas are joined the way Switchboard joins them (a delta on a quiet
+ * session at once, the rest in windows of `coalesceMs`, whatever is pending before the
+ * TextCompleteEvent), so that a baseline can send the messages Switchboard sends.
  */
-export function startTurn(session: BaselineSession, text: string, emit: (event: BaselineEvent) => void): string {
+export function startTurn(
+  session: BaselineSession,
+  text: string,
+  emit: (event: BaselineEvent) => void,
+  { coalesceMs = 0 }: { coalesceMs?: number } = {},
+): string {
   const turnId = `${session.id}-turn-${++session.turns}`;
   const run = async () => {
     const stream = parseStream(text);
     const sessionId = session.id;
     let full = '';
+    const send = (d: string, at: string) =>
+      emit({ __typename: 'TextDeltaEvent', sessionId, seq: ++session.seq, turnId, at, delta: d });
+    /** The joined delta waiting for its window to close, and its first token's time. */
+    let pending: { delta: string; at: string } | null = null;
+    let window: NodeJS.Timeout | null = null;
+    const closeWindow = () => {
+      window = null;
+      if (!pending) return;
+      send(pending.delta, pending.at);
+      pending = null;
+      window = setTimeout(closeWindow, coalesceMs);
+    };
     const delta = (d: string) => {
       full += d;
-      emit({ __typename: 'TextDeltaEvent', sessionId, seq: ++session.seq, turnId, at: new Date().toISOString(), delta: d });
+      const at = new Date().toISOString();
+      if (coalesceMs <= 0) return send(d, at);
+      if (pending) pending.delta += d;
+      else if (window) pending = { delta: d, at };
+      else {
+        send(d, at);
+        window = setTimeout(closeWindow, coalesceMs);
+      }
     };
     if (stream) {
       const start = performance.now();
@@ -91,6 +119,10 @@ export function startTurn(session: BaselineSession, text: string, emit: (event: 
     } else {
       delta(`You said: ${text}`);
     }
+    if (window) clearTimeout(window);
+    // (Set by the closures above; TypeScript's narrowing does not see it.)
+    const last = pending as { delta: string; at: string } | null;
+    if (last) send(last.delta, last.at);
     emit({ __typename: 'TextCompleteEvent', sessionId, seq: ++session.seq, turnId, at: new Date().toISOString(), text: full, isIntermediate: false });
     emit({ __typename: 'CompleteEvent', sessionId, seq: ++session.seq, turnId, at: new Date().toISOString(), reason: 'END_TURN' });
   };

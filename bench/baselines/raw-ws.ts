@@ -26,8 +26,11 @@ const { values } = parseArgs({
   options: {
     port: { type: 'string', default: '0' },
     host: { type: 'string', default: '127.0.0.1' },
+    /** Join deltas in windows of this many ms as Switchboard does (0: one message per token). */
+    'coalesce-ms': { type: 'string', default: '0' },
   },
 });
+const coalesceMs = Number(values['coalesce-ms']);
 checkHost(values.host);
 
 interface Subscription {
@@ -73,7 +76,7 @@ async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<vo
     if (/\bcreateSession\b/.test(query)) return json(res, 200, { data: { createSession: { id: createSession(input.id).id } } });
     if (/\bsendMessage\b/.test(query)) {
       const session = getSession(String(input.sessionId));
-      const turnId = startTurn(session, String(input.text ?? ''), (event) => publish(session.id, event));
+      const turnId = startTurn(session, String(input.text ?? ''), (event) => publish(session.id, event), { coalesceMs });
       return json(res, 200, { data: { sendMessage: { turnId, queued: false } } });
     }
   } catch (error) {

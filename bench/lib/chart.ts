@@ -43,6 +43,7 @@ const SERVER_COLORS: Record<string, string> = {
   'switchboard (sqlite)': '#9467bd',
   'naive-yoga': '#d62728',
   'raw-ws': '#ff7f0e',
+  'raw-ws-50ms': '#bcbd22',
 };
 const PALETTE = ['#2ca02c', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
 /** A server's second, third … line in one panel (e.g. `realistic` at two S) is dashed, then dotted. */
