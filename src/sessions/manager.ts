@@ -10,12 +10,12 @@ import { sessionTopic, type SessionTopicMessage } from '../events/topics.js';
 import type { PermissionMode, PermissionStatus, StopReason } from '../events/types.js';
 import type { AttachmentRecord, QueuedMessageRecord, SessionRecord, Store } from '../store/types.js';
 import type { UserConfigService } from '../user-config.js';
-import { sleep, type TimerHandle } from '../clock.js';
-import { Cluster, NotHolderError, UnreachableError, type SessionCommand } from './cluster.js';
+import type { SessionCommand } from './cluster.js';
 import { defaultLimits, RateLimiter, type Limits } from '../limits.js';
 import { checkSessionId, newId as defaultNewId } from './ids.js';
-import { Leases } from './leases.js';
+import type { Leases } from './leases.js';
 import { PermissionGate } from './permissions.js';
+import { Placement } from './placement.js';
 import { runTurn } from './turn.js';
 
 export type TurnStrategy = 'ENQUEUE' | 'REJECT' | 'INTERRUPT';
@@ -99,10 +99,10 @@ const MAX_TITLE_LENGTH = 200;
  * user id, and it reports another user's session exactly as an absent one.
  *
  * One instance at a time runs a session's turns: the one holding its lease in the store.
- * Every mutation is carried out there: locally when this instance holds (or can claim) the
- * lease, else forwarded to the holder over the pub/sub. The holder renews its leases; an
- * instance that finds a lease expired takes the session over and ends the dead holder's turn
- * INTERRUPTED. With one instance, all of this reduces to running everything locally.
+ * Every mutation is carried out there (sessions/placement.ts decides where, forwarding to the
+ * holder when need be); what it does there is this class's, as is what taking over a session
+ * from a dead holder means (its turn ends INTERRUPTED). With one instance, all of this
+ * reduces to running everything locally.
  */
 export class SessionManager {
   readonly instanceId: string;
@@ -110,13 +110,12 @@ export class SessionManager {
   private readonly streams = new Set<SessionCursor>();
   /** Open event streams per user, for `maxSubscriptionsPerUser`. */
   private readonly streamsPerUser = new Map<string, number>();
-  /** The sessions whose lease this instance holds, and its lease writes. */
+  /** Where each session's commands run (leases, forwarding, takeovers). */
+  private readonly placement: Placement;
+  /** The sessions whose lease this instance holds (the placement's). */
   private readonly leases: Leases;
   private readonly newId: () => string;
   private readonly onError: (error: unknown) => void;
-  private readonly cluster: Cluster;
-  private readonly leaseTtlMs: number;
-  private timers: TimerHandle[] = [];
   private readonly limits: NonNullable<SessionManagerOptions['limits']>;
   private readonly sendRate: RateLimiter;
   private stopping = false;
@@ -125,18 +124,29 @@ export class SessionManager {
     this.newId = options.newId ?? defaultNewId;
     this.onError = options.onError ?? ((error) => console.error('[switchboard]', error));
     this.instanceId = options.instanceId ?? defaultNewId();
-    this.leaseTtlMs = options.leaseTtlMs ?? 10_000;
-    this.leases = new Leases({ store: options.store, clock: options.clock, instanceId: this.instanceId, ttlMs: this.leaseTtlMs });
     this.limits = { ...defaultLimits, ...options.limits };
     this.sendRate = new RateLimiter(this.limits.sendMessagesPerMinute, 60_000, () => options.clock.now());
-    this.cluster = new Cluster({
+    this.placement = new Placement({
+      store: options.store,
       pubsub: options.pubsub,
       clock: options.clock,
       instanceId: this.instanceId,
-      timeoutMs: options.forwardTimeoutMs,
-      handle: (command) => this.handleForwarded(command),
+      leaseTtlMs: options.leaseTtlMs ?? 10_000,
+      forwardTimeoutMs: options.forwardTimeoutMs,
       onError: this.onError,
+      execute: (command) => this.execute(command),
+      adopt: (sessionId) => this.adopt(sessionId),
+      releaseIfIdle: (sessionId) => this.releaseIfIdle(sessionId),
+      lost: (sessionId) => {
+        // The new holder ends the turn (INTERRUPTED); this instance must not write to it.
+        const turn = this.runners.get(sessionId)?.turn;
+        if (turn) {
+          turn.stopReason = null;
+          turn.controller.abort();
+        }
+      },
     });
+    this.leases = this.placement.leases;
   }
 
   /**
@@ -144,22 +154,7 @@ export class SessionManager {
    * a dead instance), and keeps doing so while it runs.
    */
   async start(): Promise<void> {
-    await this.cluster.start();
-    await this.sweep();
-    // Each loop keeps one slot in `timers`, its next tick, so that stop() can clear it.
-    const every = (ms: number, fn: () => Promise<void>) => {
-      const slot = this.timers.length;
-      const tick = () => {
-        void fn()
-          .catch(this.onError)
-          .finally(() => {
-            if (!this.stopping) this.timers[slot] = this.options.clock.setTimeout(tick, ms);
-          });
-      };
-      this.timers[slot] = this.options.clock.setTimeout(tick, ms);
-    };
-    every(Math.max(1, Math.floor(this.leaseTtlMs / 3)), () => this.renewLeases());
-    every(this.leaseTtlMs, () => this.sweep());
+    await this.placement.start();
   }
 
   // ── reads ────────────────────────────────────────────────────────────────
@@ -245,7 +240,7 @@ export class SessionManager {
 
   async delete(userId: string, id: string): Promise<boolean> {
     await this.get(userId, id);
-    return (await this.onHolder(id, { op: 'delete', userId, sessionId: id })) as boolean;
+    return (await this.placement.run(id, { op: 'delete', userId, sessionId: id })) as boolean;
   }
 
   private async deleteHere(userId: string, id: string): Promise<boolean> {
@@ -279,7 +274,7 @@ export class SessionManager {
     if (!this.sendRate.take(userId)) {
       throw new SwitchboardError('RATE_LIMITED', `At most ${this.limits.sendMessagesPerMinute} messages a minute; try again shortly.`);
     }
-    return (await this.onHolder(input.sessionId, { op: 'sendMessage', userId, input })) as {
+    return (await this.placement.run(input.sessionId, { op: 'sendMessage', userId, input })) as {
       turnId: string;
       queued: boolean;
       session: SessionRecord;
@@ -340,7 +335,7 @@ export class SessionManager {
 
   async cancelTurn(userId: string, sessionId: string): Promise<SessionRecord> {
     await this.get(userId, sessionId);
-    return (await this.onHolder(sessionId, { op: 'cancelTurn', userId, sessionId })) as SessionRecord;
+    return (await this.placement.run(sessionId, { op: 'cancelTurn', userId, sessionId })) as SessionRecord;
   }
 
   private async cancelTurnHere(userId: string, sessionId: string): Promise<SessionRecord> {
@@ -359,7 +354,7 @@ export class SessionManager {
     const permission = await this.options.store.getPermission(input.sessionId, input.requestId);
     if (!permission) throw notFound('Permission request');
     if (permission.status !== 'PENDING') throw conflict(`Permission request already resolved (${permission.status}).`);
-    return (await this.onHolder(input.sessionId, { op: 'respondToPermission', userId, input })) as RespondAnswer;
+    return (await this.placement.run(input.sessionId, { op: 'respondToPermission', userId, input })) as RespondAnswer;
   }
 
   private async respondHere(userId: string, input: RespondInput): Promise<RespondAnswer> {
@@ -385,8 +380,7 @@ export class SessionManager {
    */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const timer of this.timers) this.options.clock.clearTimeout(timer);
-    this.timers = [];
+    this.placement.halt();
     const turns = [...this.runners.values()].flatMap((r) => (r.turn ? [r.turn] : []));
     for (const turn of turns) {
       turn.stopReason = 'INTERRUPTED';
@@ -395,61 +389,12 @@ export class SessionManager {
     await Promise.all(turns.map((t) => t.done));
     await this.options.log.drain();
     // Hand the sessions over at once rather than after the leases expire.
-    await this.leases.releaseAll(this.onError);
-    this.cluster.stop();
+    await this.placement.close();
   }
 
-  // ── where a session's commands run ───────────────────────────────────────
+  // ── what runs where the session's lease is held (see Placement) ──────────
 
-  /**
-   * Runs a command on the instance holding the session's lease: here when this instance
-   * holds it or can claim it, else forwarded to the holder. A holder that does not answer
-   * is waited out until its lease expires, and then this instance takes over.
-   */
-  private async onHolder(sessionId: string, command: SessionCommand): Promise<unknown> {
-    const { clock } = this.options;
-    const deadline = clock.now() + 3 * this.leaseTtlMs;
-    for (;;) {
-      // A session whose lease this instance holds, fresh (Leases.isFresh), runs here without
-      // a claim: a command on a busy session (a queued message, a cancel) costs no write.
-      const lease = this.leases.isFresh(sessionId)
-        ? { holder: this.instanceId, expiresAt: this.leases.expiresAt(sessionId)! }
-        : await this.leases.claim(sessionId);
-      if (lease.holder === this.instanceId) {
-        const adopting = !this.leases.holds(sessionId);
-        this.leases.granted(sessionId, lease.expiresAt);
-        if (adopting) await this.adopt(sessionId);
-        try {
-          return await this.execute(command);
-        } finally {
-          await this.releaseIfIdle(sessionId);
-        }
-      }
-      try {
-        return await this.cluster.call(lease.holder, command);
-      } catch (error) {
-        if (!(error instanceof NotHolderError || error instanceof UnreachableError)) throw error;
-        if (clock.now() > deadline) throw new Error(`no instance runs session ${sessionId}`, { cause: error });
-        // A holder that moved on is asked again at once; a silent one, once its lease is over.
-        const wait = error instanceof UnreachableError ? Math.max(0, lease.expiresAt - clock.now()) + 1 : 20;
-        await sleep(clock, wait);
-      }
-    }
-  }
-
-  /** A command forwarded by another instance: ours to run only while we hold the lease. */
-  private async handleForwarded(command: SessionCommand): Promise<unknown> {
-    const sessionId = command.op === 'sendMessage' || command.op === 'respondToPermission'
-      ? (command.input as { sessionId: string }).sessionId
-      : command.sessionId;
-    if (this.stopping || !this.leases.holds(sessionId)) throw new NotHolderError(`not running session ${sessionId}`);
-    try {
-      return await this.execute(command);
-    } finally {
-      await this.releaseIfIdle(sessionId);
-    }
-  }
-
+  /** A command, carried out here (the placement has found this instance holds the lease). */
   private execute(command: SessionCommand): Promise<unknown> {
     switch (command.op) {
       case 'sendMessage':
@@ -514,37 +459,6 @@ export class SessionManager {
       }
     };
     await this.exclusive(runner, release).catch(this.onError);
-  }
-
-  /** Keeps this instance's leases; a lease found lost ends its turn here without a word. */
-  private async renewLeases(): Promise<void> {
-    for (const sessionId of this.leases.sessions()) {
-      const lease = await this.leases.claim(sessionId);
-      if (lease.holder === this.instanceId) {
-        this.leases.renewed(sessionId, lease.expiresAt);
-        continue;
-      }
-      this.leases.forget(sessionId);
-      const turn = this.runners.get(sessionId)?.turn;
-      if (turn) {
-        turn.stopReason = null;
-        turn.controller.abort();
-      }
-    }
-  }
-
-  /** Takes over every unsettled session whose lease is free or expired (start-up, dead instances). */
-  private async sweep(): Promise<void> {
-    const { store } = this.options;
-    for (const session of await store.listUnsettledSessions()) {
-      if (this.stopping) return;
-      if (this.leases.holds(session.id)) continue;
-      const lease = await this.leases.claim(session.id);
-      if (lease.holder !== this.instanceId) continue;
-      this.leases.granted(session.id, lease.expiresAt);
-      await this.adopt(session.id);
-      await this.releaseIfIdle(session.id);
-    }
   }
 
   // ── internals ────────────────────────────────────────────────────────────
