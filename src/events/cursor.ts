@@ -19,8 +19,14 @@ export interface CursorOptions {
   maxBuffered?: number;
   /** Events read from the store at a time. @default 500 */
   pageSize?: number;
-  /** Finishes the stream (server stop): what is stored by then is still delivered, then it completes. */
+  /**
+   * Finishes the stream (server stop): what is stored by then is still delivered, then it
+   * completes. (`finish()` does the same; a server with thousands of cursors calls that from
+   * one listener of its own rather than giving each cursor a listener.)
+   */
   signal?: AbortSignal;
+  /** Called once when the stream has closed, whichever way. */
+  onClose?: () => void;
 }
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
@@ -49,9 +55,9 @@ export class SessionCursor implements AsyncIterableIterator<SessionEvent>, InHan
   private signalled = false;
   private wake: (() => void) | null = null;
   private readonly unsubscribe: Unsubscribe;
-  private markClosed!: () => void;
-  /** Settles when the stream has closed, whichever way. */
-  readonly closed = new Promise<void>((resolve) => (this.markClosed = resolve));
+  /** Made when first asked for: most streams are never awaited, and each would cost a promise and a closure. */
+  private closedPromise: Promise<void> | null = null;
+  private markClosed: (() => void) | null = null;
   private readonly maxBuffered: number;
   private readonly pageSize: number;
 
@@ -66,6 +72,23 @@ export class SessionCursor implements AsyncIterableIterator<SessionEvent>, InHan
     );
     if (options.signal?.aborted) this.finishing = true;
     else options.signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /** Settles when the stream has closed, whichever way. */
+  get closed(): Promise<void> {
+    if (this.isClosed) return Promise.resolve();
+    return (this.closedPromise ??= new Promise<void>((resolve) => (this.markClosed = resolve)));
+  }
+
+  /**
+   * Finishes the stream (server stop), as an abort of `signal` does: what is stored by now is
+   * still delivered, then it completes.
+   */
+  finish(): void {
+    if (this.isClosed) return;
+    this.signalled = true;
+    this.finishing = true;
+    this.wake?.();
   }
 
   [Symbol.asyncIterator]() {
@@ -144,16 +167,16 @@ export class SessionCursor implements AsyncIterableIterator<SessionEvent>, InHan
 
   /** The next event in seq order if it is in hand; drops anything already delivered. */
   private take(): SessionEvent | undefined {
-    for (const source of [this.page, this.live]) {
-      while (source.length > 0 && source[0]!.seq <= this.cursor) source.shift();
-      const head = source[0];
-      if (head && head.seq === this.cursor + 1) {
-        source.shift();
-        this.cursor = head.seq;
-        return head;
-      }
-    }
-    return undefined;
+    return this.takeFrom(this.page) ?? this.takeFrom(this.live);
+  }
+
+  private takeFrom(source: SessionEvent[]): SessionEvent | undefined {
+    while (source.length > 0 && source[0]!.seq <= this.cursor) source.shift();
+    const head = source[0];
+    if (!head || head.seq !== this.cursor + 1) return undefined;
+    source.shift();
+    this.cursor = head.seq;
+    return head;
   }
 
   private onMessage(message: SessionTopicMessage) {
@@ -171,21 +194,22 @@ export class SessionCursor implements AsyncIterableIterator<SessionEvent>, InHan
     this.wake?.();
   }
 
-  private readonly onAbort = () => {
-    this.signalled = true;
-    this.finishing = true;
-    this.wake?.();
-  };
+  /** Made only for a cursor given a `signal`. */
+  private get onAbort(): () => void {
+    return (this.abortListener ??= () => this.finish());
+  }
+  private abortListener: (() => void) | null = null;
 
   private close(): IteratorReturnResult<undefined> {
     if (!this.isClosed) {
       this.isClosed = true;
       this.unsubscribe();
-      this.options.signal?.removeEventListener('abort', this.onAbort);
+      if (this.abortListener) this.options.signal?.removeEventListener('abort', this.abortListener);
       this.live = [];
       this.page = [];
       this.wake?.();
-      this.markClosed();
+      this.markClosed?.();
+      this.options.onClose?.();
     }
     return DONE;
   }

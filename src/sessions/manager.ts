@@ -108,6 +108,8 @@ export class SessionManager {
   readonly instanceId: string;
   private readonly runners = new Map<string, Runner>();
   private readonly streams = new Set<SessionCursor>();
+  /** The open streams to finish when each signal given to `subscribe` aborts. */
+  private readonly cursorsBySignal = new WeakMap<AbortSignal, Set<SessionCursor>>();
   /** Open event streams per user, for `maxSubscriptionsPerUser`. */
   private readonly streamsPerUser = new Map<string, number>();
   /** Where each session's commands run (leases, forwarding, takeovers). */
@@ -189,21 +191,41 @@ export class SessionManager {
       throw new SwitchboardError('RATE_LIMITED', `At most ${this.limits.maxSubscriptionsPerUser} open subscriptions per user.`);
     }
     this.streamsPerUser.set(userId, open + 1);
-    const cursor = new SessionCursor({
+    const cursor: SessionCursor = new SessionCursor({
       store: this.options.store,
       pubsub: this.options.pubsub,
       sessionId,
       after: after ?? undefined,
-      signal,
+      onClose: () => {
+        this.streams.delete(cursor);
+        if (signal) this.cursorsBySignal.get(signal)?.delete(cursor);
+        const left = (this.streamsPerUser.get(userId) ?? 1) - 1;
+        if (left > 0) this.streamsPerUser.set(userId, left);
+        else this.streamsPerUser.delete(userId);
+      },
     });
     this.streams.add(cursor);
-    void cursor.closed.then(() => {
-      this.streams.delete(cursor);
-      const left = (this.streamsPerUser.get(userId) ?? 1) - 1;
-      if (left > 0) this.streamsPerUser.set(userId, left);
-      else this.streamsPerUser.delete(userId);
-    });
+    if (signal) this.finishOnAbort(signal, cursor);
     return cursor;
+  }
+
+  /**
+   * Finishes the cursor when `signal` aborts (server stop), through one listener per signal
+   * rather than one per cursor: thousands of idle subscriptions each holding a listener and
+   * its closure is memory for nothing.
+   */
+  private finishOnAbort(signal: AbortSignal, cursor: SessionCursor) {
+    if (signal.aborted) return cursor.finish();
+    let cursors = this.cursorsBySignal.get(signal);
+    if (!cursors) {
+      const set = (cursors = new Set());
+      this.cursorsBySignal.set(signal, set);
+      signal.addEventListener('abort', () => {
+        for (const c of set) c.finish();
+        set.clear();
+      }, { once: true });
+    }
+    cursors.add(cursor); // until it closes (subscribe's onClose)
   }
 
   /** Settles when every open event stream has completed (they finish once told to stop). */

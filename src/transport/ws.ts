@@ -121,6 +121,7 @@ export function useGraphQLWs<C>(
         const result = await subscribeSharing(args);
         if (!(Symbol.asyncIterator in result)) return masked(result);
         const { socket, id } = operations.get(args)!;
+        operations.delete(args); // not kept for the subscription's life
         return streamToSocket(result, socket, id, masked);
       },
       onSubscribe: async (ctx, id, payload) => {
@@ -138,6 +139,11 @@ export function useGraphQLWs<C>(
         } catch (error) {
           return [error as GraphQLError];
         }
+        // The parsed document (one per distinct query, Yoga's parser cache) is all that is
+        // needed from here on. graphql-ws keeps this message for as long as the subscription
+        // runs, and each message's query is a string of its own: hundreds of bytes per idle
+        // subscriber for nothing.
+        (payload as { query: string }).query = '';
         let contextValue: unknown;
         try {
           // Authenticates again: a token that expired since connection_init starts nothing.

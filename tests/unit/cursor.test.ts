@@ -250,6 +250,24 @@ describe('SessionCursor', () => {
     expect(reader.seqs).toEqual([3]);
   });
 
+  it('finish() does what an abort does, and onClose is called once, when it has completed', async () => {
+    await append(2);
+    let closes = 0;
+    const stream = cursor({ after: 1, onClose: () => closes++ });
+    const reader = drain(stream);
+    await quiesce();
+    await append(1, { publish: false });
+    expect(closes).toBe(0);
+    stream.finish();
+    await reader.done;
+    expect(reader.seqs).toEqual([2, 3]);
+    expect(closes).toBe(1);
+    await stream.return();
+    await stream.closed;
+    expect(closes).toBe(1);
+    expect(listeners).toBe(0);
+  });
+
   it('with an already aborted signal, delivers what is stored and completes', async () => {
     await append(3);
     const controller = new AbortController();
