@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- <scenario>…] [--quick] [--strict] [--no-write] [--repeats N] [--stores memory,sqlite] [--servers switchboard,naive-yoga,raw-ws]`
+ * `npm run bench [-- <scenario>…] [--quick] [--strict] [--no-write] [--repeats N] [--stores memory,sqlite] [--servers switchboard,naive-yoga,raw-ws,raw-ws-50ms]`
  *
  * Runs the benchmark scenarios (all by default), prints a table per scenario, and writes
  * `bench/results/<YYYY-MM-DD>.json` (machine info, the command, every run). `--quick` uses
@@ -38,7 +38,7 @@ const { values, positionals } = parseArgs({
 });
 
 if (values.help) {
-  console.log('npm run bench [-- <scenario>…] [--quick] [--strict] [--no-write] [--repeats N] [--stores memory,sqlite] [--servers switchboard,naive-yoga,raw-ws]');
+  console.log('npm run bench [-- <scenario>…] [--quick] [--strict] [--no-write] [--repeats N] [--stores memory,sqlite] [--servers switchboard,naive-yoga,raw-ws,raw-ws-50ms]');
   console.log('  BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the servers; BENCH_PROFILE_DIR=DIR only their measured rounds');
   console.log('  cluster: BENCH_POSTGRES_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (default redis://127.0.0.1:6379)\n\nscenarios:');
   for (const s of scenarios) console.log(`  ${s.name.padEnd(10)} ${s.description}`);
