@@ -143,16 +143,18 @@ export class SessionCursor implements AsyncIterableIterator<SessionEvent>, InHan
     return this.close();
   }
 
+  /** Whether next() has work to do first (start, a store read, the end): the in-hand path steps aside. */
+  private get nextFirst(): boolean {
+    return !this.started || this.isClosed || this.mustRead || this.overflowed || this.finishing;
+  }
+
   takeInHand(): SessionEvent | undefined {
-    // Anything that makes next() read the store first makes the in-hand path step aside.
-    if (!this.started || this.isClosed || this.mustRead || this.overflowed || this.finishing) return undefined;
-    return this.take();
+    return this.nextFirst ? undefined : this.take();
   }
 
   whenReady(ready: () => void): boolean {
-    if (!this.started || this.isClosed || this.mustRead || this.overflowed || this.finishing || this.live.length > 0) {
-      return false;
-    }
+    // Events held but not the next seq (a gap): next() reads the store.
+    if (this.nextFirst || this.live.length > 0) return false;
     this.wake = () => {
       this.wake = null;
       ready();

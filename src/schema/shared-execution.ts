@@ -70,19 +70,22 @@ async function subscribeShared(args: ExecutionArgs, key: string): Promise<AsyncI
  * executed (a resolver returned a promise) comes as that promise.
  */
 class SharedResults implements AsyncIterableIterator<ExecutionResult>, InHandStream<ExecutionResult | Promise<ExecutionResult>> {
+  private readonly inHand: InHandStream<unknown> | null;
+
   constructor(
     private readonly source: AsyncIterator<unknown>,
     private readonly map: (event: unknown) => ExecutionResult | Promise<ExecutionResult>,
-  ) {}
+  ) {
+    this.inHand = isInHandStream(source) ? source : null;
+  }
 
   takeInHand(): ExecutionResult | Promise<ExecutionResult> | undefined {
-    if (!isInHandStream(this.source)) return undefined;
-    const event = this.source.takeInHand();
+    const event = this.inHand?.takeInHand();
     return event === undefined ? undefined : this.map(event);
   }
 
   whenReady(ready: () => void): boolean {
-    return isInHandStream(this.source) && this.source.whenReady(ready);
+    return this.inHand?.whenReady(ready) ?? false;
   }
 
   [Symbol.asyncIterator]() {
