@@ -4,7 +4,8 @@ import { createRedisPubSub, type RedisPubSubOptions } from '../../src/events/pub
 import { PUBSUB_RESYNC, type PubSub, type Unsubscribe } from '../../src/events/pubsub/types.js';
 import { uniqueId } from '../utils/events.js';
 import { createQueue, type AwaitableQueue } from '../utils/queue.js';
-import { REDIS_URL, requireRedis, requireRedisServer, startRedis, waitUntil } from '../utils/redis.js';
+import { REDIS_URL, requireRedis, requireRedisServer, startRedis } from '../utils/redis.js';
+import { waitUntil } from '../utils/wait.js';
 import { describeWithService, type ServiceRequirement } from '../utils/services.js';
 
 /**

@@ -17,7 +17,8 @@ import {
 } from '../utils/operations.js';
 import { createTestDatabase, requirePostgres, type TestDatabase } from '../utils/postgres.js';
 import { startServerProcess } from '../utils/process.js';
-import { REDIS_URL, requireRedis, requireRedisServer, startRedis, waitUntil } from '../utils/redis.js';
+import { REDIS_URL, requireRedis, requireRedisServer, startRedis } from '../utils/redis.js';
+import { waitUntil } from '../utils/wait.js';
 import { startTestServer, type TestServer } from '../utils/server.js';
 import { describeWithService, requireService } from '../utils/services.js';
 import { startTcpProxy } from '../utils/tcp-proxy.js';
