@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { createThreadedSqliteStore } from './store/sqlite-thread.js';
 import type { Store } from './store/types.js';
 import { graphiqlTabs } from './transport/graphiql.js';
+import { createGraphiQLPage, wantsGraphiQL } from './transport/graphiql-page.js';
 import { useChunkedBodyLimit } from './transport/body-limit.js';
 import { useRequestParamsJson } from './transport/request-params.js';
 import { useGraphQLWs } from './transport/ws.js';
@@ -142,6 +143,8 @@ export function createApp(options: AppOptions = {}): App {
     shutdown: shutdown.signal,
   });
 
+  const graphiqlOptions = { title: 'Switchboard', defaultTabs: graphiqlTabs, subscriptionsProtocol: 'SSE' as const };
+  const graphiqlPage = createGraphiQLPage(() => renderGraphiQL(graphiqlOptions));
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -153,7 +156,8 @@ export function createApp(options: AppOptions = {}): App {
     // graphql-ws builds its own from connectionParams (transport/ws.ts); HTTP and SSE carry the token in the header.
     context: ({ request }: { request: Request }) => contextFor(request.headers.get('authorization')),
     maskedErrors: { maskError: (error) => toGraphQLError(error, onError) },
-    graphiql: { title: 'Switchboard', defaultTabs: graphiqlTabs, subscriptionsProtocol: 'SSE' },
+    // Served by graphiqlPage below; Yoga's own rendering stays for what that does not take.
+    graphiql: graphiqlOptions,
     renderGraphiQL,
     plugins: [
       useGraphQLSSE({ endpoint: `${GRAPHQL_PATH}/stream` }),
@@ -177,6 +181,7 @@ export function createApp(options: AppOptions = {}): App {
       void ready().then((ok) => json(res, ok ? 200 : 503, { status: ok ? 'ready' : 'unavailable' }));
       return;
     }
+    if (wantsGraphiQL(req, path, GRAPHQL_PATH)) return graphiqlPage(req, res);
     const length = Number(req.headers['content-length'] ?? 0);
     if (length > limits.maxRequestBytes) {
       // Refused before a byte of the body is read; the connection closes after the answer.
