@@ -9,10 +9,11 @@
  * tokens/s (target ≥ 0.90).
  *
  * The two baselines of issue 6 run in the same run, as extra rows, driven by the same load
- * generator (`--servers switchboard,naive-yoga,raw-ws`, all by default): `baselines/naive-yoga.ts`
- * (graphql-yoga `createPubSub` + graphql-ws, one message per token) and `baselines/raw-ws.ts`
- * (raw `ws`, each event serialized once). Without coalescing they send one WebSocket message
- * per token, so they stream `baselineTokens` per session (default 2,000 instead of 50,000;
+ * generator (`--servers switchboard,naive-yoga,raw-ws,raw-ws-50ms`, all by default):
+ * `baselines/naive-yoga.ts` (graphql-yoga `createPubSub` + graphql-ws, one message per token)
+ * and `baselines/raw-ws.ts` (raw `ws`, each event serialized once), plus raw-ws-50ms, the same
+ * raw ws joining deltas in 50 ms windows as Switchboard does. Without coalescing the first two
+ * send one WebSocket message per token, so they stream `baselineTokens` per session (default 2,000 instead of 50,000;
  * tokens/s is a rate, and 50,000 × 200 subscribers would take naive Yoga minutes per round).
  * Switchboard streams 50,000 so that a round lasts ~1-2 s: at 10,000 (until 2026-11-26) a
  * round had become ~0.4 s and round-to-round noise hid a 10% difference between stores.
