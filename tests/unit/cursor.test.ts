@@ -73,6 +73,16 @@ async function quiesce() {
   for (let i = 0; i < 5; i++) await settle();
 }
 
+/** A cursor from after=0 that has delivered its first event live (seq 1): caught up, waiting. */
+async function liveCursor(options: Partial<CursorOptions> = {}) {
+  const stream = cursor({ after: 0, ...options });
+  const first = stream.next();
+  await quiesce();
+  await append(1);
+  expect(await first).toMatchObject({ value: { seq: 1 } });
+  return stream;
+}
+
 /** Pulls a cursor as fast as it yields, in the background. */
 function drain(stream: SessionCursor) {
   const seqs: number[] = [];
@@ -148,11 +158,7 @@ describe('SessionCursor', () => {
   });
 
   it('keeps pace from the published events alone, without reading the store', async () => {
-    const stream = cursor({ after: 0 });
-    const first = stream.next();
-    await quiesce();
-    await append(1);
-    expect(await first).toMatchObject({ value: { seq: 1 } });
+    const stream = await liveCursor();
     const readsBefore = reads;
 
     for (let i = 0; i < 10; i++) await append(1);
@@ -162,11 +168,7 @@ describe('SessionCursor', () => {
   });
 
   it('holds at most maxBuffered events for a reader that stopped, and reads the rest back from the store', async () => {
-    const stream = cursor({ after: 0, maxBuffered: 3 });
-    const first = stream.next();
-    await quiesce();
-    await append(1);
-    expect(await first).toMatchObject({ value: { seq: 1 } });
+    const stream = await liveCursor({ maxBuffered: 3 });
     const readsBefore = reads;
 
     // The reader stops reading while many events are published.
@@ -349,11 +351,7 @@ describe('SessionCursor in hand (InHandStream)', () => {
   });
 
   it('after an overflow, reads the dropped events back through next()', async () => {
-    const stream = cursor({ after: 0, maxBuffered: 2 });
-    const first = stream.next();
-    await quiesce();
-    await append(1);
-    expect(await first).toMatchObject({ value: { seq: 1 } });
+    const stream = await liveCursor({ maxBuffered: 2 });
     // The reader is busy elsewhere while more than maxBuffered events are published.
     await append(2);
     await append(2);
