@@ -190,8 +190,11 @@ class SocketStream implements AsyncIterableIterator<never> {
   private readonly drain = (): void => {
     try {
       const inHand = this.inHand;
+      if (!inHand) {
+        if (!this.outcome) this.pull();
+        return;
+      }
       while (!this.outcome) {
-        if (!inHand) return this.pull();
         const result = inHand.takeInHand();
         if (result === undefined) {
           if (!inHand.whenReady(this.drain)) this.pull();
