@@ -31,6 +31,7 @@ import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { UserConfigService } from './user-config.js';
+import { foldRepeats } from './observability/fold.js';
 
 export interface AppOptions {
   /** Port to listen on; 0 picks a free one. @default 4000 */
@@ -78,7 +79,11 @@ export interface AppOptions {
    * @default 2000
    */
   shutdownGraceMs?: number;
-  /** Where unexpected errors are reported. @default console.error */
+  /**
+   * Where unexpected errors are reported. The same error repeated reaches it at most once a
+   * second; the repeats follow as one `RepeatedError` with their count (observability/fold.ts).
+   * @default console.error
+   */
   onError?: (error: unknown) => void;
 }
 
@@ -100,7 +105,9 @@ const GRAPHQL_PATH = '/graphql';
 /** Builds Switchboard: Yoga (HTTP, SSE both modes, GraphiQL) and graphql-ws on one http server. */
 export function createApp(options: AppOptions = {}): App {
   const clock = options.clock ?? systemClock;
-  const onError = options.onError ?? ((error: unknown) => console.error('[switchboard]', error));
+  // Folded, so a client that provokes the same error thousands of times a second costs a
+  // log line a second, not a disk.
+  const onError = foldRepeats(options.onError ?? ((error: unknown) => console.error('[switchboard]', error)), { clock });
   const dataDir = options.dataDir ?? './data';
   const limits: Limits = { ...defaultLimits, ...options.limits };
   const store = options.store ?? createThreadedSqliteStore({ path: join(dataDir, 'switchboard.db') });
@@ -252,6 +259,7 @@ export function createApp(options: AppOptions = {}): App {
         server.closeAllConnections();
         await closed;
         await Promise.all([store.close(), pubsub.close()]);
+        onError.flush();
       })();
       return stopping;
     },
