@@ -102,8 +102,8 @@ export function useGraphQLWs<C>(
         ctx.extra.userId = userId;
         // What the token opened ends with it: the socket and so its subscriptions. The client
         // reconnects with a fresh token and resumes with `after`.
-        if (expiresAt !== null) {
-          const { socket } = ctx.extra;
+        const { socket } = ctx.extra;
+        if (expiresAt !== null && socket.readyState === socket.OPEN) {
           ctx.extra.expiry = setTimeoutAt(clock, expiresAt, () => socket.close(CloseCode.Forbidden, 'Token expired'));
         }
         return true;
