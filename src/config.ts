@@ -74,6 +74,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (authSecret !== null && authJwksUrl !== null) {
     throw new ConfigError('AUTH_SECRET and AUTH_JWKS_URL are both set: tokens are verified one way, so set only one of them.');
   }
+  const authIssuer = text('AUTH_ISSUER');
+  const authAudience = text('AUTH_AUDIENCE');
+  if (authSecret === null && authJwksUrl === null && (authIssuer !== null || authAudience !== null)) {
+    // Otherwise every caller would be `local` while the operator believes tokens are checked.
+    const name = authIssuer !== null ? 'AUTH_ISSUER' : 'AUTH_AUDIENCE';
+    throw new ConfigError(`${name} is set but no tokens are verified: set AUTH_SECRET or AUTH_JWKS_URL too.`);
+  }
   if (authSecret === null && authJwksUrl === null && !LOOPBACK.has(host) && env.ALLOW_UNAUTHENTICATED !== '1') {
     throw new ConfigError(
       `HOST=${JSON.stringify(host)} is not a loopback address and neither AUTH_SECRET nor AUTH_JWKS_URL is set: set one, or ALLOW_UNAUTHENTICATED=1 to serve everyone as one user.`,
@@ -90,8 +97,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: url('REDIS_URL', ['redis', 'rediss']),
     authSecret,
     authJwksUrl,
-    authIssuer: text('AUTH_ISSUER'),
-    authAudience: text('AUTH_AUDIENCE'),
+    authIssuer,
+    authAudience,
     agent,
     coalesceWindowMs: int('COALESCE_WINDOW_MS', 50, 0, 60_000),
     coalesceMaxBytes: int('COALESCE_MAX_BYTES', 16384, 1, 16 * 1024 * 1024),

@@ -61,7 +61,11 @@ function endingAt<T>(clock: Clock, time: number, stream: AsyncIterableIterator<T
   const cancel = setTimeoutAt(clock, time, () => void stream.return?.());
   const ending: AsyncIterableIterator<T> = {
     [Symbol.asyncIterator]: () => ending,
-    next: () => stream.next(),
+    next: async () => {
+      const result = await stream.next();
+      if (result.done) cancel(); // ended otherwise (a server stop): the timer holds nothing till then
+      return result;
+    },
     return: () => {
       cancel();
       return stream.return?.() ?? Promise.resolve({ done: true, value: undefined });

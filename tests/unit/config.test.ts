@@ -141,7 +141,15 @@ describe('loadConfig', () => {
       host: '0.0.0.0',
       authJwksUrl: 'https://id.example.com/jwks.json',
     });
-    expect(configError({ HOST: '0.0.0.0', AUTH_ISSUER: 'https://id.example.com/' }).message).toContain('AUTH_JWKS_URL');
+    expect(configError({ HOST: '0.0.0.0' }).message).toContain('AUTH_JWKS_URL');
+  });
+
+  it.each(['AUTH_ISSUER', 'AUTH_AUDIENCE'])('refuses %s without a way to verify tokens', (name) => {
+    const error = configError({ [name]: 'x' });
+    expect(error.message).toContain(name);
+    expect(error.message).toContain('AUTH_JWKS_URL');
+    expect(error.message).not.toMatch(/\n/);
+    expect(loadConfig({ [name]: 'x', AUTH_SECRET: 's3cret' })).toMatchObject({ authSecret: 's3cret' });
   });
 
   it.each(['127.0.0.1', 'localhost', '::1'])('serves loopback HOST=%s without AUTH_SECRET', (host) => {
