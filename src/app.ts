@@ -8,7 +8,7 @@ import { WebSocketServer } from 'ws';
 import { createDemoAgent } from './agents/demo.js';
 import type { Agent } from './agents/types.js';
 import { systemClock, type Clock } from './clock.js';
-import { createAuthenticator } from './auth.js';
+import { createAuthenticator, type AuthOptions } from './auth.js';
 import { toGraphQLError } from './errors.js';
 import { EventLog } from './events/log.js';
 import { createMemoryPubSub } from './events/pubsub/memory.js';
@@ -66,11 +66,17 @@ export interface AppOptions {
   /** This instance's name in leases. @default "embedded" with an embedded store, else a random UUID */
   instanceId?: string;
   /**
-   * HS256 secret for bearer JWTs (`sub` is the user id). Without it every caller is the
-   * single user `local`.
+   * HS256 secret for bearer JWTs (`sub` is the user id). Without it (and without
+   * `auth.jwksUrl`) every caller is the single user `local`. The same as `auth.secret`.
    * @default undefined
    */
   authSecret?: string | null;
+  /**
+   * How bearer tokens are verified: a secret or an identity provider's key set, the required
+   * `iss` / `aud`, key set fetching; see src/auth.ts for each default.
+   * @default no authentication (unless `authSecret` is given)
+   */
+  auth?: AuthOptions;
   /** Bounds on requests, operations, connections and rates; see src/limits.ts for each default. */
   limits?: Partial<Limits>;
   /**
@@ -139,16 +145,25 @@ export function createApp(options: AppOptions = {}): App {
   const shutdown = new AbortController();
   // Every open subscription listens to it: past 10, Node would warn of a leak that is none.
   setMaxListeners(0, shutdown.signal);
-  const auth = createAuthenticator(options.authSecret, clock);
-  /** Every operation's context, whatever its transport; authenticates the caller. */
-  const contextFor = async (authorization: string | null | undefined): Promise<Context> => ({
-    userId: await auth.authenticate(authorization),
-    sessions,
-    config,
-    store,
-    pubsub,
-    shutdown: shutdown.signal,
-  });
+  const auth = createAuthenticator({ ...options.auth, secret: options.auth?.secret ?? options.authSecret }, clock);
+  /**
+   * Every operation's context, whatever its transport; authenticates the caller. Over
+   * graphql-ws the socket closes when the token expires, which ends its streams: they need
+   * no expiry of their own (`streamsExpire: false`).
+   */
+  const contextFor = async (authorization: string | null | undefined, streamsExpire = true): Promise<Context> => {
+    const { userId, expiresAt } = await auth.authenticate(authorization);
+    return {
+      userId,
+      expiresAt: streamsExpire ? expiresAt : null,
+      clock,
+      sessions,
+      config,
+      store,
+      pubsub,
+      shutdown: shutdown.signal,
+    };
+  };
 
   const graphiqlOptions = { title: 'Switchboard', defaultTabs: graphiqlTabs, subscriptionsProtocol: 'SSE' as const };
   const graphiqlPage = createGraphiQLPage(() => renderGraphiQL(graphiqlOptions));
@@ -207,7 +222,8 @@ export function createApp(options: AppOptions = {}): App {
     maxConnectionsPerUser: limits.maxConnectionsPerUser,
     keepAliveMs: limits.keepAliveMs,
     authenticate: (params) => auth.authenticate(params?.authorization as string | undefined),
-    context: (params) => contextFor(params?.authorization as string | undefined),
+    context: (params) => contextFor(params?.authorization as string | undefined, false),
+    clock,
     onError,
   });
 

@@ -39,3 +39,20 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/** The longest delay a Node timer holds (about 24.8 days); a longer one would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Calls `fn` when the clock reaches `time` (ms since the epoch; at once if it has passed),
+ * however far ahead that is: a token valid for a year must not fire now. Returns the canceller.
+ */
+export function setTimeoutAt(clock: Clock, time: number, fn: () => void): () => void {
+  let handle: TimerHandle;
+  const arm = () => {
+    const delay = time - clock.now();
+    handle = delay > MAX_TIMER_MS ? clock.setTimeout(arm, MAX_TIMER_MS) : clock.setTimeout(fn, delay);
+  };
+  arm();
+  return () => clock.clearTimeout(handle);
+}

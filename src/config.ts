@@ -12,8 +12,14 @@ export interface Config {
   databaseUrl: string | null;
   /** `redis://…`: Redis pub/sub, so several instances serve the same sessions. */
   redisUrl: string | null;
-  /** HS256 secret for bearer JWTs; without it every caller is the user `local`. */
+  /** HS256 secret for bearer JWTs; without it (and without `authJwksUrl`) every caller is the user `local`. */
   authSecret: string | null;
+  /** An identity provider's JSON Web Key Set (http/https): bearer JWTs are verified against it. */
+  authJwksUrl: string | null;
+  /** When set, a token's `iss` must be exactly this (with either way of authenticating). */
+  authIssuer: string | null;
+  /** When set, a token's `aud` must be (or contain) this (with either way of authenticating). */
+  authAudience: string | null;
   /** Which agent runs turns. @default 'demo' */
   agent: 'demo';
   /** @default 50 */
@@ -49,15 +55,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     return value;
   };
 
-  const host = text('HOST') ?? '127.0.0.1';
-  const authSecret = text('AUTH_SECRET');
-  if (authSecret === null && !LOOPBACK.has(host) && env.ALLOW_UNAUTHENTICATED !== '1') {
-    throw new ConfigError(
-      `HOST=${JSON.stringify(host)} is not a loopback address and AUTH_SECRET is unset: set AUTH_SECRET, or ALLOW_UNAUTHENTICATED=1 to serve everyone as one user.`,
-    );
-  }
-  const agent = text('AGENT') ?? 'demo';
-  if (agent !== 'demo') throw new ConfigError(`AGENT must be "demo", got ${JSON.stringify(agent)}.`);
   const url = (name: string, schemes: string[]) => {
     const raw = text(name);
     if (raw === null) return null;
@@ -71,6 +68,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     return raw;
   };
 
+  const host = text('HOST') ?? '127.0.0.1';
+  const authSecret = text('AUTH_SECRET');
+  const authJwksUrl = url('AUTH_JWKS_URL', ['https', 'http']);
+  if (authSecret !== null && authJwksUrl !== null) {
+    throw new ConfigError('AUTH_SECRET and AUTH_JWKS_URL are both set: tokens are verified one way, so set only one of them.');
+  }
+  const authIssuer = text('AUTH_ISSUER');
+  const authAudience = text('AUTH_AUDIENCE');
+  if (authSecret === null && authJwksUrl === null && (authIssuer !== null || authAudience !== null)) {
+    // Otherwise every caller would be `local` while the operator believes tokens are checked.
+    const name = authIssuer !== null ? 'AUTH_ISSUER' : 'AUTH_AUDIENCE';
+    throw new ConfigError(`${name} is set but no tokens are verified: set AUTH_SECRET or AUTH_JWKS_URL too.`);
+  }
+  if (authSecret === null && authJwksUrl === null && !LOOPBACK.has(host) && env.ALLOW_UNAUTHENTICATED !== '1') {
+    throw new ConfigError(
+      `HOST=${JSON.stringify(host)} is not a loopback address and neither AUTH_SECRET nor AUTH_JWKS_URL is set: set one, or ALLOW_UNAUTHENTICATED=1 to serve everyone as one user.`,
+    );
+  }
+  const agent = text('AGENT') ?? 'demo';
+  if (agent !== 'demo') throw new ConfigError(`AGENT must be "demo", got ${JSON.stringify(agent)}.`);
+
   return {
     port: int('PORT', 4000, 0, 65535),
     host,
@@ -78,6 +96,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: url('DATABASE_URL', ['postgres', 'postgresql']),
     redisUrl: url('REDIS_URL', ['redis', 'rediss']),
     authSecret,
+    authJwksUrl,
+    authIssuer,
+    authAudience,
     agent,
     coalesceWindowMs: int('COALESCE_WINDOW_MS', 50, 0, 60_000),
     coalesceMaxBytes: int('COALESCE_MAX_BYTES', 16384, 1, 16 * 1024 * 1024),

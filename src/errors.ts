@@ -42,8 +42,10 @@ export function toGraphQLError(error: unknown, log: (err: unknown) => void): Gra
   const at = { nodes: gql?.nodes, source: gql?.source, positions: gql?.positions, path: gql?.path };
   const domain = findDomainError(error);
   if (domain) {
-    // Yoga answers an HTTP request that fails authentication with 401 (and strips `http`).
-    const http = domain.code === 'UNAUTHENTICATED' ? { http: { status: 401 } } : {};
+    // Yoga answers an HTTP request that fails authentication with 401, and one whose backing
+    // service is away (a key server, a database) with 503, and strips `http`.
+    const status = HTTP_STATUS[domain.code];
+    const http = status ? { http: { status } } : {};
     return new GraphQLError(domain.message, { ...at, extensions: { code: domain.code, ...http } });
   }
   if (gql && isGraphQLErrorChain(gql)) {
@@ -55,6 +57,9 @@ export function toGraphQLError(error: unknown, log: (err: unknown) => void): Gra
   log(error);
   return new GraphQLError('Unexpected error.', { ...at, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 }
+
+/** The HTTP status of a request that fails with one of these codes (others: Yoga's choice). */
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401, SERVICE_UNAVAILABLE: 503 };
 
 /** Yoga's own codes that the contract names differently. */
 const YOGA_CODES: Record<string, ErrorCode> = { REQUEST_ENTITY_TOO_LARGE: 'PAYLOAD_TOO_LARGE' };

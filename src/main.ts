@@ -20,7 +20,7 @@ async function main() {
     coalesceMaxBytes: config.coalesceMaxBytes,
     permissionTimeoutMs: config.permissionTimeoutMs,
     leaseTtlMs: config.leaseTtlMs,
-    authSecret: config.authSecret,
+    auth: { secret: config.authSecret, jwksUrl: config.authJwksUrl, issuer: config.authIssuer, audience: config.authAudience },
   });
   const { url } = await app.start();
   console.log(`Switchboard listening on ${url} (GraphiQL in a browser)`);

@@ -1,4 +1,5 @@
 import SchemaBuilder from '@pothos/core';
+import type { Clock } from '../clock.js';
 import type { PubSub } from '../events/pubsub/types.js';
 import type { SessionManager } from '../sessions/manager.js';
 import type { Store } from '../store/types.js';
@@ -8,6 +9,14 @@ import type { UserConfigService } from '../user-config.js';
 export interface Context {
   /** The caller: the JWT's `sub`, or `local` without auth. */
   userId: string;
+  /**
+   * When the caller's token expires (ms since the epoch): subscriptions opened with it end
+   * then, so the client comes back with a fresh token and resumes with `after`. Null for a
+   * token without `exp`, without authentication, and over graphql-ws (the socket is closed
+   * at expiry instead).
+   */
+  expiresAt: number | null;
+  clock: Clock;
   sessions: SessionManager;
   config: UserConfigService;
   store: Store;

@@ -1,3 +1,4 @@
+import { setTimeoutAt, type Clock } from '../clock.js';
 import type { ConfigChangedEvent, UserConfig } from '../user-config.js';
 import { builder } from './builder.js';
 import { ConfigChangeTypeEnum, PermissionModeEnum } from './enums.js';
@@ -44,7 +45,31 @@ builder.subscriptionField('configChanged', (t) =>
   t.field({
     type: ConfigChangedEventRef,
     description: "The caller's config or theme changed (from any of the caller's clients).",
-    subscribe: (_root, _args, ctx) => ctx.config.changes(ctx.userId, ctx.shutdown),
+    subscribe: async (_root, _args, ctx) => {
+      const changes = await ctx.config.changes(ctx.userId, ctx.shutdown);
+      return ctx.expiresAt === null ? changes : endingAt(ctx.clock, ctx.expiresAt, changes);
+    },
     resolve: (event) => event,
   }),
 );
+
+/**
+ * The stream, completed at `time` (the caller's token expiry, over SSE): the client comes back
+ * with a fresh token. Config changes are rare, so a wrapper costs nothing that matters here.
+ */
+function endingAt<T>(clock: Clock, time: number, stream: AsyncIterableIterator<T>): AsyncIterableIterator<T> {
+  const cancel = setTimeoutAt(clock, time, () => void stream.return?.());
+  const ending: AsyncIterableIterator<T> = {
+    [Symbol.asyncIterator]: () => ending,
+    next: async () => {
+      const result = await stream.next();
+      if (result.done) cancel(); // ended otherwise (a server stop): the timer holds nothing till then
+      return result;
+    },
+    return: () => {
+      cancel();
+      return stream.return?.() ?? Promise.resolve({ done: true, value: undefined });
+    },
+  };
+  return ending;
+}

@@ -129,7 +129,8 @@ builder.subscriptionField('sessionEvents', (t) =>
       sessionId: t.arg.id({ required: true }),
       after: t.arg.int(),
     },
-    subscribe: (_root, { sessionId, after }, ctx) => ctx.sessions.subscribe(ctx.userId, sessionId, after, ctx.shutdown),
+    // The stream finishes when the caller's token expires (over SSE; graphql-ws closes the socket).
+    subscribe: (_root, { sessionId, after }, ctx) => ctx.sessions.subscribe(ctx.userId, sessionId, after, ctx.shutdown, ctx.expiresAt),
     resolve: (event) => event,
     // Who may watch is decided in `subscribe`; an event's fields depend on the event alone,
     // so its result can be shared by every subscriber with the same selection.

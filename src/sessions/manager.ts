@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Clock } from '../clock.js';
+import { setTimeoutAt, type Clock } from '../clock.js';
 import type { Agent } from '../agents/types.js';
 import { badInput, conflict, notFound, SwitchboardError } from '../errors.js';
 import { SessionCursor } from '../events/cursor.js';
@@ -182,8 +182,10 @@ export class SessionManager {
   /**
    * The session's events as a stream: every stored event with seq > after, then live ones.
    * Ownership is checked here, before the first event, so a refused subscription fails at once.
+   * At `endAt` (ms since the epoch; the caller's token expiry) the stream finishes, as on a
+   * server stop: what is stored by then is delivered, then it completes.
    */
-  async subscribe(userId: string, sessionId: string, after: number | null | undefined, signal?: AbortSignal) {
+  async subscribe(userId: string, sessionId: string, after: number | null | undefined, signal?: AbortSignal, endAt?: number | null) {
     if (after != null && (!Number.isInteger(after) || after < 0)) throw badInput('after must be 0 or more.');
     await this.get(userId, sessionId);
     const open = this.streamsPerUser.get(userId) ?? 0;
@@ -191,12 +193,14 @@ export class SessionManager {
       throw new SwitchboardError('RATE_LIMITED', `At most ${this.limits.maxSubscriptionsPerUser} open subscriptions per user.`);
     }
     this.streamsPerUser.set(userId, open + 1);
+    let cancelEnd: (() => void) | undefined;
     const cursor: SessionCursor = new SessionCursor({
       store: this.options.store,
       pubsub: this.options.pubsub,
       sessionId,
       after: after ?? undefined,
       onClose: () => {
+        cancelEnd?.();
         this.streams.delete(cursor);
         if (signal) this.cursorsBySignal.get(signal)?.delete(cursor);
         const left = (this.streamsPerUser.get(userId) ?? 1) - 1;
@@ -206,6 +210,8 @@ export class SessionManager {
     });
     this.streams.add(cursor);
     if (signal) this.finishOnAbort(signal, cursor);
+    // One timer per expiring stream, not a check per event: delivery stays as cheap as it was.
+    if (endAt != null) cancelEnd = setTimeoutAt(this.options.clock, endAt, () => cursor.finish());
     return cursor;
   }
 

@@ -11,6 +11,8 @@ export interface WsExtra {
   socket: WebSocket;
   /** Set by the bridge once the connection is authenticated. */
   userId?: string;
+  /** Cancels the close at the token's expiry; set by the bridge for a token with `exp`. */
+  expiry?: () => void;
 }
 
 export interface WsAdapterOptions {
@@ -87,7 +89,7 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
           }),
       },
       // Every field present from the start: one object shape, no property store of its own.
-      { socket, userId: undefined } as E,
+      { socket, userId: undefined, expiry: undefined } as E,
     );
     socket.once('close', (code, reason) => void closed(code, String(reason)));
   });

@@ -1,7 +1,9 @@
 import { execute, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { subscribeSharing } from '../schema/shared-execution.js';
-import { toGraphQLError } from '../errors.js';
-import { MessageType } from 'graphql-ws';
+import { SwitchboardError, toGraphQLError } from '../errors.js';
+import { CloseCode, MessageType } from 'graphql-ws';
+import type { Identity } from '../auth.js';
+import { setTimeoutAt, systemClock, type Clock } from '../clock.js';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { serveGraphQLWs, streamToSocket, type WsExtra } from './ws-adapter.js';
@@ -15,10 +17,12 @@ export interface WsTransportOptions<C> {
   context: (connectionParams: Record<string, unknown> | undefined) => Promise<C>;
   /**
    * Checks a connection's `connectionParams` at `connection_init`; a rejection closes the
-   * socket with 4403 Forbidden.
+   * socket with 4403 Forbidden, and so does the token's expiry (`expiresAt`) later.
    * @default everyone is accepted
    */
-  authenticate?: (connectionParams: Record<string, unknown> | undefined) => Promise<string>;
+  authenticate?: (connectionParams: Record<string, unknown> | undefined) => Promise<Identity>;
+  /** Times token expiry. @default the system clock */
+  clock?: Clock;
   /** Most subscriptions open at once on one connection; more get RATE_LIMITED. @default 100 */
   maxSubscriptionsPerConnection?: number;
   /** Most connections of one user (as `authenticate` names them) at once; more are closed with 4429. @default 50 */
@@ -61,6 +65,7 @@ export function useGraphQLWs<C>(
   const connections = new Map<string, number>();
   const maxSubscriptions = options.maxSubscriptionsPerConnection ?? 100;
   const onError = options.onError ?? console.error;
+  const clock = options.clock ?? systemClock;
   // Parsing and validation only: their caches and limits are the server's, not per operation.
   const enveloped = yoga.getEnveloped({});
   // Masked like every other error: a code, nothing internal, and no HTTP status (that is
@@ -80,10 +85,12 @@ export function useGraphQLWs<C>(
       connectionInitWaitTimeout: options.connectionInitWaitTimeout ?? 3000,
       onConnect: async (ctx) => {
         if (!options.authenticate) return true;
-        let userId: string;
+        let userId: string, expiresAt: number | null;
         try {
-          userId = await options.authenticate(ctx.connectionParams);
-        } catch {
+          ({ userId, expiresAt } = await options.authenticate(ctx.connectionParams));
+        } catch (error) {
+          // Not the token's fault (the key server is away): "try again later", not "forbidden".
+          if (error instanceof SwitchboardError && error.code === 'SERVICE_UNAVAILABLE') ctx.extra.socket.close(1013, 'Try again later');
           return false; // graphql-ws closes with 4403 Forbidden
         }
         const open = connections.get(userId) ?? 0;
@@ -93,9 +100,17 @@ export function useGraphQLWs<C>(
         }
         connections.set(userId, open + 1);
         ctx.extra.userId = userId;
+        // What the token opened ends with it: the socket and so its subscriptions. The client
+        // reconnects with a fresh token and resumes with `after`.
+        const { socket } = ctx.extra;
+        if (expiresAt !== null && socket.readyState === socket.OPEN) {
+          ctx.extra.expiry = setTimeoutAt(clock, expiresAt, () => socket.close(CloseCode.Forbidden, 'Token expired'));
+        }
         return true;
       },
       onClose: (ctx) => {
+        ctx.extra.expiry?.();
+        ctx.extra.expiry = undefined;
         const { userId } = ctx.extra;
         if (userId === undefined) return;
         ctx.extra.userId = undefined;

@@ -22,6 +22,9 @@ describe('loadConfig', () => {
       databaseUrl: null,
       redisUrl: null,
       authSecret: null,
+      authJwksUrl: null,
+      authIssuer: null,
+      authAudience: null,
       agent: 'demo',
       coalesceWindowMs: 50,
       coalesceMaxBytes: 16384,
@@ -39,6 +42,8 @@ describe('loadConfig', () => {
         DATABASE_URL: 'postgres://u:p@db:5432/switchboard',
         REDIS_URL: 'redis://cache:6379',
         AUTH_SECRET: 'secret',
+        AUTH_ISSUER: 'https://id.example.com/',
+        AUTH_AUDIENCE: 'switchboard',
         AGENT: 'demo',
         COALESCE_WINDOW_MS: '0',
         COALESCE_MAX_BYTES: '1024',
@@ -52,6 +57,9 @@ describe('loadConfig', () => {
       databaseUrl: 'postgres://u:p@db:5432/switchboard',
       redisUrl: 'redis://cache:6379',
       authSecret: 'secret',
+      authJwksUrl: null,
+      authIssuer: 'https://id.example.com/',
+      authAudience: 'switchboard',
       agent: 'demo',
       coalesceWindowMs: 0,
       coalesceMaxBytes: 1024,
@@ -80,6 +88,9 @@ describe('loadConfig', () => {
     ['DATABASE_URL', 'mysql://x'],
     ['DATABASE_URL', 'not a url'],
     ['REDIS_URL', 'http://cache'],
+    ['AUTH_JWKS_URL', 'ftp://id.example.com/jwks.json'],
+    ['AUTH_JWKS_URL', 'not a url'],
+    ['AUTH_JWKS_URL', 'file:///etc/jwks.json'],
     ['AGENT', 'other'],
     // A value with a line break must not break the message over lines.
     ['PORT', '40\n00'],
@@ -100,6 +111,45 @@ describe('loadConfig', () => {
     expect(configError({ HOST: '0.0.0.0', ALLOW_UNAUTHENTICATED: 'true' })).toBeInstanceOf(ConfigError);
     expect(loadConfig({ HOST: '0.0.0.0', ALLOW_UNAUTHENTICATED: '1' })).toMatchObject({ host: '0.0.0.0', authSecret: null });
     expect(loadConfig({ HOST: '0.0.0.0', AUTH_SECRET: 's3cret' })).toMatchObject({ host: '0.0.0.0', authSecret: 's3cret' });
+  });
+
+  it('reads an identity provider: AUTH_JWKS_URL with AUTH_ISSUER and AUTH_AUDIENCE', () => {
+    expect(
+      loadConfig({
+        AUTH_JWKS_URL: 'https://id.example.com/.well-known/jwks.json',
+        AUTH_ISSUER: 'https://id.example.com/',
+        AUTH_AUDIENCE: 'switchboard',
+      }),
+    ).toMatchObject({
+      authSecret: null,
+      authJwksUrl: 'https://id.example.com/.well-known/jwks.json',
+      authIssuer: 'https://id.example.com/',
+      authAudience: 'switchboard',
+    });
+    expect(loadConfig({ AUTH_JWKS_URL: 'http://127.0.0.1:8080/jwks' }).authJwksUrl).toBe('http://127.0.0.1:8080/jwks');
+  });
+
+  it('refuses AUTH_SECRET and AUTH_JWKS_URL together, naming both on one line', () => {
+    const error = configError({ AUTH_SECRET: 's3cret', AUTH_JWKS_URL: 'https://id.example.com/jwks.json' });
+    expect(error.message).toContain('AUTH_SECRET');
+    expect(error.message).toContain('AUTH_JWKS_URL');
+    expect(error.message).not.toMatch(/\n/);
+  });
+
+  it('counts AUTH_JWKS_URL as authentication for a non-loopback HOST', () => {
+    expect(loadConfig({ HOST: '0.0.0.0', AUTH_JWKS_URL: 'https://id.example.com/jwks.json' })).toMatchObject({
+      host: '0.0.0.0',
+      authJwksUrl: 'https://id.example.com/jwks.json',
+    });
+    expect(configError({ HOST: '0.0.0.0' }).message).toContain('AUTH_JWKS_URL');
+  });
+
+  it.each(['AUTH_ISSUER', 'AUTH_AUDIENCE'])('refuses %s without a way to verify tokens', (name) => {
+    const error = configError({ [name]: 'x' });
+    expect(error.message).toContain(name);
+    expect(error.message).toContain('AUTH_JWKS_URL');
+    expect(error.message).not.toMatch(/\n/);
+    expect(loadConfig({ [name]: 'x', AUTH_SECRET: 's3cret' })).toMatchObject({ authSecret: 's3cret' });
   });
 
   it.each(['127.0.0.1', 'localhost', '::1'])('serves loopback HOST=%s without AUTH_SECRET', (host) => {
