@@ -170,7 +170,8 @@ export function createMemoryStore(): Store {
       if (!d) return [];
       // seq n sits at index n-1: the log has no holes.
       const from = Math.max(0, after);
-      return takeWithin(range(d.events, from, from + limit), jsonSize, cap?.maxBytes).map(copyEvent);
+      if (!cap) return d.events.slice(from, from + limit).map(copyEvent);
+      return takeWithin(range(d.events, from, from + limit), jsonSize, cap.maxBytes).map(copyEvent);
     },
 
     async listMessages(sessionId, page = {}) {

@@ -281,12 +281,12 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
       return append(sessionId, events);
     },
     async readEvents(sessionId, after, limit, cap) {
-      const rows = takeWithin(q.readEvents.iterate(sessionId, after, limit), (r) => r.body.length, cap?.maxBytes);
+      const rows = capped(q.readEvents, [sessionId, after, limit], (r) => r.body.length, cap?.maxBytes);
       return rows.map((r) => JSON.parse(r.body) as SessionEvent);
     },
     async listMessages(sessionId, page = {}) {
-      const rows = q.listMessages.iterate({ sessionId, before: page.before ?? null, last: page.last ?? -1 });
-      return takeWithin(rows, (r) => r.text.length + r.tool_calls.length, page.maxBytes).reverse().map(toMessage);
+      const args = [{ sessionId, before: page.before ?? null, last: page.last ?? -1 }] as const;
+      return capped(q.listMessages, args, (r) => r.text.length + r.tool_calls.length, page.maxBytes).reverse().map(toMessage);
     },
     async getPermission(sessionId, requestId) {
       const row = q.getPermission.get(sessionId, requestId);
@@ -307,7 +307,7 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
     },
     async listQueue(sessionId, view = {}) {
       const bare = view.attachments === false;
-      const rows = takeWithin((bare ? q.listQueueBare : q.listQueue).iterate(sessionId), (r) => r.message.length, view.maxBytes);
+      const rows = capped(bare ? q.listQueueBare : q.listQueue, [sessionId], (r) => r.message.length, view.maxBytes);
       return rows.map((r) => {
         const message = JSON.parse(r.message) as QueuedMessageRecord;
         return bare ? { ...message, attachments: [] } : message;
@@ -358,6 +358,20 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
       db.close(); // checkpoints what is left and removes the WAL
     },
   };
+}
+
+/**
+ * A statement's rows: all of them (`all()`: the fastest way), or with `maxBytes` stepped
+ * through one by one and stopped, with ReadCapExceeded, at the row that passes it.
+ */
+function capped<P extends unknown[], R>(
+  statement: Database.Statement<P, R>,
+  args: Readonly<P>,
+  size: (row: R) => number,
+  maxBytes: number | undefined,
+): R[] {
+  if (maxBytes === undefined) return statement.all(...(args as P));
+  return takeWithin(statement.iterate(...(args as P)), size, maxBytes);
 }
 
 /**
