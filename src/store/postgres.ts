@@ -107,17 +107,18 @@ const LEASE_QUERY = 'SELECT holder, expires_at FROM leases WHERE session_id = $1
 const SESSION_COLUMNS = 'id, user_id, title, model, permission_mode, status, last_seq, created_at, updated_at';
 
 /**
- * A read capped in SQL. `rows` selects the `columns`, each row's `size` in bytes and `ord`
- * (ascending: the order wanted); at most `limit` rows (NULL: all) are read, with a running
- * `total` of their sizes, up to the first one that takes it past `maxBytes` (NULL: no cap).
- * That one crosses the wire without its columns (NULL), so that checkCap sees the cap was
- * crossed: nothing past the cap reaches this process.
+ * A read capped in SQL. `rows` selects the `columns`, each row's `size` in bytes and the
+ * columns of `order` (an index order: the scan stops at `limit` rows, NULL: all), with a
+ * running `total` of the sizes, up to the first row that takes it past `maxBytes` (NULL: no
+ * cap). That row crosses the wire without its columns (NULL), so that checkCap sees the cap
+ * was crossed: nothing past the cap reaches this process. (The result is ordered by `total`,
+ * which grows with every row: `order`'s columns are NULL in that last row.)
  */
-function capped(columns: string[], rows: string, limit: string, maxBytes: string): string {
+function capped(columns: string[], rows: string, order: string, limit: string, maxBytes: string): string {
   const within = `(${maxBytes}::bigint IS NULL OR total <= ${maxBytes})`;
   return `SELECT ${columns.map((c) => `CASE WHEN ${within} THEN ${c} END AS ${c}`).join(', ')}, total FROM (
-      SELECT *, sum(size) OVER (ORDER BY ord) AS total FROM (${rows} ORDER BY ord LIMIT ${limit}) r
-    ) c WHERE ${maxBytes}::bigint IS NULL OR total - size <= ${maxBytes} ORDER BY ord`;
+      SELECT *, sum(size) OVER (ORDER BY ${order}) AS total FROM (${rows} ORDER BY ${order} LIMIT ${limit}) r
+    ) c WHERE ${maxBytes}::bigint IS NULL OR total - size <= ${maxBytes} ORDER BY total`;
 }
 
 /** The rows of a `capped` read; ReadCapExceeded if the last one took the total past the cap. */
@@ -448,7 +449,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         return rows.map((r) => r.body);
       }
       const rows = await query<{ body: SessionEvent; total: string }>(
-        capped(['body'], `SELECT body, octet_length(body::text) AS size, seq AS ord FROM events WHERE session_id = $1 AND seq > $2`, '$3', '$4'),
+        capped(['body'], `SELECT seq, body, octet_length(body::text) AS size FROM events WHERE session_id = $1 AND seq > $2`, 'seq', '$3', '$4'),
         [sessionId, after, limit, cap.maxBytes],
       );
       return checkCap(rows, cap.maxBytes).map((r) => r.body);
@@ -459,9 +460,10 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       const rows = await query<MessageRow<ToolCallRecord[]> & { total: string }>(
         capped(
           ['position', 'id', 'role', 'text', 'turn_id', 'created_at', 'tool_calls'],
-          `SELECT *, octet_length(text) + octet_length(tool_calls::text) AS size, -position AS ord
+          `SELECT *, octet_length(text) + octet_length(tool_calls::text) AS size
            FROM messages WHERE session_id = $1
              AND ($2::text IS NULL OR position < (SELECT position FROM messages WHERE session_id = $1 AND id = $2 LIMIT 1))`,
+          'position DESC',
           '$3',
           '$4',
         ),
@@ -523,7 +525,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       // Without attachments, they stay in the database (megabytes each).
       const message = view.attachments === false ? `(message - 'attachments')` : 'message';
       const rows = await query<{ message: QueuedMessageRecord; total: string }>(
-        capped(['message'], `SELECT ${message} AS message, octet_length(${message}::text) AS size, position AS ord FROM queue WHERE session_id = $1`, 'NULL', '$2'),
+        capped(['message'], `SELECT position, ${message} AS message, octet_length(${message}::text) AS size FROM queue WHERE session_id = $1`, 'position', 'NULL', '$2'),
         [sessionId, view.maxBytes ?? null],
       );
       const records = checkCap(rows, view.maxBytes).map((r) => r.message);
