@@ -76,7 +76,9 @@ export const SessionRef = builder.objectRef<SessionRecord>('Session').implement(
     }),
     pendingPermissions: t.field({
       type: [PermissionRequestRef],
-      resolve: async (s, _args, ctx) => (await ctx.store.listPermissions(s.id, 'PENDING')).map((p) => p.request),
+      // Charged, not capped: few requests are pending at once, each of a few hundred bytes.
+      resolve: (s, _args, ctx) =>
+        ctx.budget.read(async () => (await ctx.store.listPermissions(s.id, 'PENDING')).map((p) => p.request)),
     }),
     queuedMessages: t.field({
       type: [QueuedMessageRef],
