@@ -75,6 +75,13 @@ describe('Session.messages(last, before)', () => {
     expect(await page('(last: -1)')).toEqual(['BAD_USER_INPUT']);
   });
 
+  it('takes a literal last: 200 with every field, which the cost limit multiplies by 200', async () => {
+    const server = await startTestServer();
+    const everyField = 'id role text turnId createdAt toolCalls { toolUseId toolName input result isError }';
+    const result = await server.request(`query { session(id: "none") { messages(last: 200) { ${everyField} } } }`);
+    expect(result).toEqual({ data: { session: null } });
+  });
+
   it('returns at most 100 messages by default: the newest', async () => {
     const server = await startTestServer();
     await server.request('mutation { createSession(input: { id: "long" }) { id } }');
