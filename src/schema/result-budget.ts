@@ -20,8 +20,11 @@ import { jsonSize, ReadCapExceeded } from '../store/read-cap.js';
 export class ResultBudget {
   private used = 0;
   private spent = false;
-  /** The read before the next one: reads run one after another, never side by side. */
-  private last: Promise<unknown> = Promise.resolve();
+  /**
+   * The read before the next one: reads run one after another, never side by side. None
+   * until the first read: a subscription's context (thousands idle) holds no promise for it.
+   */
+  private last: Promise<unknown> | undefined;
 
   /** @param maxBytes the bound, in bytes of JSON (about what the response will take) */
   constructor(readonly maxBytes: number) {}
@@ -58,7 +61,7 @@ export class ResultBudget {
       if (this.used > this.maxBytes) throw this.exhaust();
       return value;
     };
-    const result = this.last.then(run);
+    const result = this.last ? this.last.then(run) : run();
     this.last = result.catch(() => {});
     return result;
   }
