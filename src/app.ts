@@ -15,6 +15,7 @@ import { createMemoryPubSub } from './events/pubsub/memory.js';
 import type { PubSub } from './events/pubsub/types.js';
 import { schema, type Context } from './schema/index.js';
 import { useSharedSubscriptionExecution } from './schema/shared-execution.js';
+import { ResultBudget, useResultBudget } from './schema/result-budget.js';
 import { SessionManager } from './sessions/manager.js';
 import { join } from 'node:path';
 import { createThreadedSqliteStore } from './store/sqlite-thread.js';
@@ -162,6 +163,7 @@ export function createApp(options: AppOptions = {}): App {
       store,
       pubsub,
       shutdown: shutdown.signal,
+      budget: new ResultBudget(limits.maxResponseBytes),
     };
   };
 
@@ -187,6 +189,8 @@ export function createApp(options: AppOptions = {}): App {
       useSharedSubscriptionExecution(),
       useRequestParamsJson(),
       useChunkedBodyLimit(limits.maxRequestBytes),
+      // A result that outgrew MAX_RESPONSE_BYTES while it was built is answered with that error alone.
+      useResultBudget(),
       // Expensive documents are refused at validation, before any resolver runs.
       maxDepthPlugin({ n: limits.maxDepth, exposeLimits: true }),
       maxAliasesPlugin({ n: limits.maxAliases, exposeLimits: true }),

@@ -30,6 +30,8 @@ export interface Config {
   permissionTimeoutMs: number;
   /** How long an instance's claim on a session lasts without renewal. @default 10000 */
   leaseTtlMs: number;
+  /** Largest result one operation may build, in bytes (`MAX_RESPONSE_BYTES`). @default 16777216 (16 MiB) */
+  maxResponseBytes: number;
 }
 
 /** A configuration value that cannot work; its message is one line naming the variable. */
@@ -104,5 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     coalesceMaxBytes: int('COALESCE_MAX_BYTES', 16384, 1, 16 * 1024 * 1024),
     permissionTimeoutMs: int('PERMISSION_TIMEOUT_MS', 300_000, 1, 7 * 24 * 3600 * 1000),
     leaseTtlMs: int('LEASE_TTL_MS', 10_000, 100, 600_000),
+    // Up to 1 GiB: past about that, V8 cannot even hold the response as one string.
+    maxResponseBytes: int('MAX_RESPONSE_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   };
 }

@@ -11,13 +11,26 @@ export interface Limits {
   maxAttachments: number;
   /** Largest total size of one message's attachments, decoded bytes: PAYLOAD_TOO_LARGE. @default 10485760 (10 MiB) */
   maxAttachmentBytes: number;
+  /**
+   * Largest result one operation may build, in bytes of JSON: a query or mutation that would
+   * build more fails with one PAYLOAD_TOO_LARGE error (schema/result-budget.ts). @default 16777216 (16 MiB)
+   */
+  maxResponseBytes: number;
   /** Deepest selection (graphql-armor): deeper is rejected before execution. @default 12 */
   maxDepth: number;
-  /** Most aliases in one operation (graphql-armor). @default 30 */
+  /**
+   * Most aliases in one operation (graphql-armor). Clients' documents use none; each alias of
+   * a list field is one more copy of it in the result, so this also caps how many times one
+   * operation can ask for the same large list (MAX_RESPONSE_BYTES bounds what remains). @default 10
+   */
   maxAliases: number;
   /** Most tokens in one document (graphql-armor). @default 3000 */
   maxTokens: number;
-  /** Highest estimated cost of one operation (graphql-armor cost-limit). @default 5000 */
+  /**
+   * Highest estimated cost of one operation (graphql-armor cost-limit, which multiplies a field
+   * by a literal `first`/`last` argument): one page of 200 messages with every field costs
+   * about 7,200; the largest of the documents clients send (tests/gql) about 540. @default 10000
+   */
   maxCost: number;
   /** Most directives in one operation (graphql-armor). @default 50 */
   maxDirectives: number;
@@ -45,10 +58,11 @@ export const defaultLimits: Limits = {
   maxMessageChars: 100_000,
   maxAttachments: 10,
   maxAttachmentBytes: 10 * 1024 * 1024,
+  maxResponseBytes: 16 * 1024 * 1024,
   maxDepth: 12,
-  maxAliases: 30,
+  maxAliases: 10,
   maxTokens: 3000,
-  maxCost: 5000,
+  maxCost: 10_000,
   maxDirectives: 50,
   maxSubscriptionsPerConnection: 100,
   maxConnectionsPerUser: 50,

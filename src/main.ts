@@ -21,6 +21,7 @@ async function main() {
     permissionTimeoutMs: config.permissionTimeoutMs,
     leaseTtlMs: config.leaseTtlMs,
     auth: { secret: config.authSecret, jwksUrl: config.authJwksUrl, issuer: config.authIssuer, audience: config.authAudience },
+    limits: { maxResponseBytes: config.maxResponseBytes },
   });
   const { url } = await app.start();
   console.log(`Switchboard listening on ${url} (GraphiQL in a browser)`);

@@ -4,6 +4,7 @@ import type { PubSub } from '../events/pubsub/types.js';
 import type { SessionManager } from '../sessions/manager.js';
 import type { Store } from '../store/types.js';
 import type { UserConfigService } from '../user-config.js';
+import type { ResultBudget } from './result-budget.js';
 
 /** What every resolver gets. Built per request (HTTP, SSE) or per operation (graphql-ws). */
 export interface Context {
@@ -23,6 +24,8 @@ export interface Context {
   pubsub: PubSub;
   /** Aborted when the server stops: open subscriptions complete. */
   shutdown: AbortSignal;
+  /** What this operation's result may still take (MAX_RESPONSE_BYTES); every large read goes through it. */
+  budget: ResultBudget;
 }
 
 export const builder = new SchemaBuilder<{

@@ -29,7 +29,11 @@ const UpdateConfigInput = builder.inputType('UpdateConfigInput', {
 });
 
 builder.queryField('config', (t) =>
-  t.field({ type: ConfigRef, resolve: (_root, _args, ctx) => ctx.config.get(ctx.userId) }),
+  t.field({
+    type: ConfigRef,
+    // A theme may be as large as a request: 30 aliases of it are a large read like any other.
+    resolve: (_root, _args, ctx) => ctx.budget.read(() => ctx.config.get(ctx.userId)),
+  }),
 );
 
 builder.mutationField('updateConfig', (t) =>

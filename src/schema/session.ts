@@ -48,8 +48,18 @@ export const SessionRef = builder.objectRef<SessionRecord>('Session').implement(
     lastSeq: t.exposeInt('lastSeq', { description: 'Seq of the newest event, 0 if none.' }),
     messages: t.field({
       type: [MessageRef],
-      description: 'The conversation so far, oldest first.',
-      resolve: (s, _args, ctx) => ctx.store.listMessages(s.id),
+      description:
+        'The newest `last` messages of the conversation (before the message `before`, if given), oldest first. ' +
+        'A long conversation is read page by page: the next older page is `messages(last: N, before: <id of the oldest message of this page>)`, ' +
+        'until a page is empty. A `before` that is not a message of this session gives an empty list.',
+      args: {
+        last: t.arg.int({ defaultValue: 100, description: '1 to 200.' }),
+        before: t.arg.id({ description: 'Only messages older than this one; absent: up to the newest.' }),
+      },
+      resolve: (s, { last, before }, ctx) => {
+        if (last == null || last < 1 || last > 200) throw badInput('last must be between 1 and 200.');
+        return ctx.budget.read((maxBytes) => ctx.store.listMessages(s.id, { last, before, maxBytes }));
+      },
     }),
     events: t.field({
       type: [SessionEventUnion],
@@ -61,17 +71,19 @@ export const SessionRef = builder.objectRef<SessionRecord>('Session').implement(
       resolve: (s, { after, limit }, ctx) => {
         if (after == null || after < 0) throw badInput('after must be 0 or more.');
         if (limit == null || limit < 1 || limit > 1000) throw badInput('limit must be between 1 and 1000.');
-        return ctx.store.readEvents(s.id, after, limit);
+        return ctx.budget.read((maxBytes) => ctx.store.readEvents(s.id, after, limit, { maxBytes }));
       },
     }),
     pendingPermissions: t.field({
       type: [PermissionRequestRef],
-      resolve: async (s, _args, ctx) => (await ctx.store.listPermissions(s.id, 'PENDING')).map((p) => p.request),
+      // Charged, not capped: few requests are pending at once, each of a few hundred bytes.
+      resolve: (s, _args, ctx) =>
+        ctx.budget.read(async () => (await ctx.store.listPermissions(s.id, 'PENDING')).map((p) => p.request)),
     }),
     queuedMessages: t.field({
       type: [QueuedMessageRef],
       description: 'Messages waiting for the running turn, in the order they will run.',
-      resolve: (s, _args, ctx) => ctx.store.listQueue(s.id),
+      resolve: (s, _args, ctx) => ctx.budget.read((maxBytes) => ctx.store.listQueue(s.id, { attachments: false, maxBytes })),
     }),
   }),
 });
@@ -88,7 +100,8 @@ builder.queryFields((t) => ({
     type: [SessionRef],
     description: "The caller's sessions, newest first.",
     args: { limit: t.arg.int({ defaultValue: 50, description: '1 to 200.' }) },
-    resolve: (_root, { limit }, ctx) => ctx.sessions.list(ctx.userId, limit ?? 50),
+    // At most 200 rows of a few hundred bytes: charged, not capped in the store.
+    resolve: (_root, { limit }, ctx) => ctx.budget.read(() => ctx.sessions.list(ctx.userId, limit ?? 50)),
   }),
 }));
 

@@ -1,5 +1,6 @@
 import type { NewSessionEvent, PermissionStatus, SessionEvent } from '../events/types.js';
 import { projectionOf, type ProjectionOp } from './projection.js';
+import { jsonSize, takeWithin } from './read-cap.js';
 import type {
   ClientMessageRecord,
   ConfigRecord,
@@ -51,6 +52,13 @@ function copyQueued(message: QueuedMessageRecord): QueuedMessageRecord {
 function copyToolCall(call: ToolCallRecord): ToolCallRecord {
   const input = call.input;
   return { ...call, input: input !== null && typeof input === 'object' ? structuredClone(input) : input };
+}
+
+/** items[from..to), lazily, oldest first or (`backwards`) newest first: a cap stops the walk. */
+function* range<T>(items: readonly T[], from: number, to: number, backwards = false): Generator<T> {
+  const end = Math.min(to, items.length);
+  if (backwards) for (let i = end - 1; i >= from; i--) yield items[i]!;
+  else for (let i = from; i < end; i++) yield items[i]!;
 }
 
 /**
@@ -157,15 +165,22 @@ export function createMemoryStore(): Store {
       }
       return stored;
     },
-    async readEvents(sessionId, after, limit) {
+    async readEvents(sessionId, after, limit, cap) {
       const d = data(sessionId);
       if (!d) return [];
       // seq n sits at index n-1: the log has no holes.
-      return d.events.slice(Math.max(0, after), Math.max(0, after) + limit).map(copyEvent);
+      const from = Math.max(0, after);
+      if (!cap) return d.events.slice(from, from + limit).map(copyEvent);
+      return takeWithin(range(d.events, from, from + limit), jsonSize, cap.maxBytes).map(copyEvent);
     },
 
-    async listMessages(sessionId) {
-      return (data(sessionId)?.messages ?? []).map(copyMessage);
+    async listMessages(sessionId, page = {}) {
+      const messages = data(sessionId)?.messages ?? [];
+      let end = messages.length;
+      if (page.before != null) end = messages.findLastIndex((m) => m.id === page.before);
+      if (end < 0) return [];
+      const newestFirst = range(messages, Math.max(0, end - (page.last ?? end)), end, true);
+      return takeWithin(newestFirst, jsonSize, page.maxBytes).reverse().map(copyMessage);
     },
 
     async getPermission(sessionId, requestId) {
@@ -189,8 +204,10 @@ export function createMemoryStore(): Store {
       if (front) d.queue.unshift(copyQueued(message));
       else d.queue.push(copyQueued(message));
     },
-    async listQueue(sessionId) {
-      return (data(sessionId)?.queue ?? []).map(copyQueued);
+    async listQueue(sessionId, view = {}) {
+      const bare = (m: QueuedMessageRecord): QueuedMessageRecord => ({ ...m, attachments: [] });
+      const queue = (data(sessionId)?.queue ?? []).map(view.attachments === false ? bare : (m) => m);
+      return takeWithin(queue, jsonSize, view.maxBytes).map(copyQueued);
     },
     async clearQueue(sessionId) {
       const d = data(sessionId);

@@ -3,6 +3,7 @@ import { SwitchboardError } from '../errors.js';
 import type { NewSessionEvent, SessionEvent, SessionStatus } from '../events/types.js';
 import { postgresMigrations } from './postgres-migrations.js';
 import { projectionOf, type ProjectionOp } from './projection.js';
+import { ReadCapExceeded } from './read-cap.js';
 import { toMessage, toSession, type MessageRow, type SessionRow } from './rows.js';
 import type {
   ConfigRecord,
@@ -104,6 +105,27 @@ const run = <R extends pg.QueryResultRow = pg.QueryResultRow>(db: Queryable, tex
 
 const LEASE_QUERY = 'SELECT holder, expires_at FROM leases WHERE session_id = $1';
 const SESSION_COLUMNS = 'id, user_id, title, model, permission_mode, status, last_seq, created_at, updated_at';
+
+/**
+ * A read capped in SQL. `rows` selects the `columns`, each row's `size` in bytes and the
+ * columns of `order` (an index order: the scan stops at `limit` rows, NULL: all), with a
+ * running `total` of the sizes, up to the first row that takes it past `maxBytes` (NULL: no
+ * cap). That row crosses the wire without its columns (NULL), so that checkCap sees the cap
+ * was crossed: nothing past the cap reaches this process. (The result is ordered by `total`,
+ * which grows with every row: `order`'s columns are NULL in that last row.)
+ */
+function capped(columns: string[], rows: string, order: string, limit: string, maxBytes: string): string {
+  const within = `(${maxBytes}::bigint IS NULL OR total <= ${maxBytes})`;
+  return `SELECT ${columns.map((c) => `CASE WHEN ${within} THEN ${c} END AS ${c}`).join(', ')}, total FROM (
+      SELECT *, sum(size) OVER (ORDER BY ${order}) AS total FROM (${rows} ORDER BY ${order} LIMIT ${limit}) r
+    ) c WHERE ${maxBytes}::bigint IS NULL OR total - size <= ${maxBytes} ORDER BY total`;
+}
+
+/** The rows of a `capped` read; ReadCapExceeded if the last one took the total past the cap. */
+function checkCap<R extends { total: string }>(rows: R[], maxBytes: number | undefined): R[] {
+  if (maxBytes !== undefined && rows.length > 0 && Number(rows.at(-1)!.total) > maxBytes) throw new ReadCapExceeded(maxBytes);
+  return rows;
+}
 
 const toPermission = (r: PermissionRow): PermissionRecord => ({ request: r.request, turnId: r.turn_id, status: r.status });
 
@@ -418,17 +440,36 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       const logOnly = events.every((e) => projectionOf({ ...e, seq: 0 } as SessionEvent).length === 0);
       return logOnly ? appendLogOnly(sessionId, events) : appendProjected(sessionId, events);
     },
-    async readEvents(sessionId, after, limit) {
-      const rows = await query<{ body: SessionEvent }>(
-        'SELECT body FROM events WHERE session_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
-        [sessionId, after, limit],
+    async readEvents(sessionId, after, limit, cap) {
+      if (!cap) {
+        const rows = await query<{ body: SessionEvent }>(
+          'SELECT body FROM events WHERE session_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
+          [sessionId, after, limit],
+        );
+        return rows.map((r) => r.body);
+      }
+      const rows = await query<{ body: SessionEvent; total: string }>(
+        capped(['body'], `SELECT seq, body, octet_length(body::text) AS size FROM events WHERE session_id = $1 AND seq > $2`, 'seq', '$3', '$4'),
+        [sessionId, after, limit, cap.maxBytes],
       );
-      return rows.map((r) => r.body);
+      return checkCap(rows, cap.maxBytes).map((r) => r.body);
     },
 
-    async listMessages(sessionId) {
-      const rows = await query<MessageRow<ToolCallRecord[]>>('SELECT * FROM messages WHERE session_id = $1 ORDER BY position', [sessionId]);
-      return rows.map(toMessage);
+    async listMessages(sessionId, page = {}) {
+      // Newest first, so that a cap stops at the oldest end; `before` unknown: no rows (NULL).
+      const rows = await query<MessageRow<ToolCallRecord[]> & { total: string }>(
+        capped(
+          ['position', 'id', 'role', 'text', 'turn_id', 'created_at', 'tool_calls'],
+          `SELECT *, octet_length(text) + octet_length(tool_calls::text) AS size
+           FROM messages WHERE session_id = $1
+             AND ($2::text IS NULL OR position < (SELECT position FROM messages WHERE session_id = $1 AND id = $2 LIMIT 1))`,
+          'position DESC',
+          '$3',
+          '$4',
+        ),
+        [sessionId, page.before ?? null, page.last ?? null, page.maxBytes ?? null],
+      );
+      return checkCap(rows, page.maxBytes).reverse().map(toMessage);
     },
 
     async getPermission(sessionId, requestId) {
@@ -480,12 +521,15 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         );
       });
     },
-    async listQueue(sessionId) {
-      const rows = await query<{ message: QueuedMessageRecord }>(
-        'SELECT message FROM queue WHERE session_id = $1 ORDER BY position',
-        [sessionId],
+    async listQueue(sessionId, view = {}) {
+      // Without attachments, they stay in the database (megabytes each).
+      const message = view.attachments === false ? `(message - 'attachments')` : 'message';
+      const rows = await query<{ message: QueuedMessageRecord; total: string }>(
+        capped(['message'], `SELECT position, ${message} AS message, octet_length(${message}::text) AS size FROM queue WHERE session_id = $1`, 'position', 'NULL', '$2'),
+        [sessionId, view.maxBytes ?? null],
       );
-      return rows.map((r) => r.message);
+      const records = checkCap(rows, view.maxBytes).map((r) => r.message);
+      return view.attachments === false ? records.map((r) => ({ ...r, attachments: [] })) : records;
     },
     async clearQueue(sessionId) {
       await run(pool, 'DELETE FROM queue WHERE session_id = $1', [sessionId]);

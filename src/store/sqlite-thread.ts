@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { ReadCapExceeded } from './read-cap.js';
 import { openSqliteDatabase, type SqliteStoreOptions } from './sqlite.js';
 import type { Store } from './types.js';
 
@@ -14,7 +15,9 @@ export interface StoreCall {
 }
 
 /** The store thread's answer to one call: its value, or the error it threw. */
-export type StoreAnswer = { id: number; value: unknown; error?: undefined } | { id: number; error: { name: string; message: string } };
+export type StoreAnswer =
+  | { id: number; value: unknown; error?: undefined }
+  | { id: number; error: { name: string; message: string; maxBytes?: number } };
 
 const METHODS = [
   'createSession',
@@ -102,7 +105,7 @@ export function createThreadedSqliteStore(options: SqliteStoreOptions): Store {
     if (!call) return;
     pending.delete(answer.id);
     if (pending.size === 0) worker.unref();
-    if (answer.error) call.reject(Object.assign(new Error(answer.error.message), { name: answer.error.name }));
+    if (answer.error) call.reject(rebuild(answer.error));
     else call.resolve(answer.value);
   });
 
@@ -124,6 +127,12 @@ export function createThreadedSqliteStore(options: SqliteStoreOptions): Store {
       await exited;
     })());
   return store as unknown as Store;
+}
+
+/** An error thrown on the store thread, as the caller's thread sees it: a cap keeps its class. */
+function rebuild(error: { name: string; message: string; maxBytes?: number }): Error {
+  if (error.name === 'ReadCapExceeded') return new ReadCapExceeded(error.maxBytes ?? 0);
+  return Object.assign(new Error(error.message), { name: error.name });
 }
 
 /**

@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { ReadCapExceeded } from './read-cap.js';
 import { createSqliteStore, type SqliteStoreOptions } from './sqlite.js';
 import type { Store } from './types.js';
 import type { StoreCall, StoreAnswer } from './sqlite-thread.js';
@@ -21,7 +22,8 @@ port.on('message', async ({ id, method, args }: StoreCall) => {
     answer = { id, value: await store[method]!(...args) };
   } catch (error) {
     const { name, message } = error instanceof Error ? error : new Error(String(error));
-    answer = { id, error: { name, message } };
+    const maxBytes = error instanceof ReadCapExceeded ? error.maxBytes : undefined;
+    answer = { id, error: { name, message, maxBytes } };
   }
   port.postMessage(answer);
   if (method === 'close') port.close();

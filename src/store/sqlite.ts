@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { NewSessionEvent, SessionEvent, SessionStatus } from '../events/types.js';
 import { projectionOf, type ProjectionOp } from './projection.js';
+import { takeWithin } from './read-cap.js';
 import { toMessage, toSession, type MessageRow, type SessionRow } from './rows.js';
 import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
@@ -73,7 +74,12 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
     readEvents: db.prepare<[string, number, number], { body: string }>(
       'SELECT body FROM events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?',
     ),
-    listMessages: db.prepare<[string], MessageRow<string>>('SELECT * FROM messages WHERE session_id = ? ORDER BY position'),
+    // Newest first, so that a cap stops at the oldest end; `before` unknown: no rows (NULL).
+    listMessages: db.prepare<[{ sessionId: string; before: string | null; last: number }], MessageRow<string>>(
+      `SELECT * FROM messages WHERE session_id = @sessionId
+         AND (@before IS NULL OR position < (SELECT position FROM messages WHERE session_id = @sessionId AND id = @before))
+       ORDER BY position DESC LIMIT @last`,
+    ),
     lastMessage: db.prepare<[string], MessageRow<string>>(
       'SELECT * FROM messages WHERE session_id = ? ORDER BY position DESC LIMIT 1',
     ),
@@ -115,6 +121,10 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
     ),
     listQueue: db.prepare<[string], { message: string }>(
       'SELECT message FROM queue WHERE session_id = ? ORDER BY position',
+    ),
+    // Attachments (megabytes each) stay in the database: json_remove runs inside SQLite.
+    listQueueBare: db.prepare<[string], { message: string }>(
+      `SELECT json_remove(message, '$.attachments') AS message FROM queue WHERE session_id = ? ORDER BY position`,
     ),
     clearQueue: db.prepare<[string]>('DELETE FROM queue WHERE session_id = ?'),
     dequeue: db.prepare<[string, string]>('DELETE FROM queue WHERE session_id = ? AND turn_id = ?'),
@@ -270,11 +280,13 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
     async appendEvents(sessionId, events) {
       return append(sessionId, events);
     },
-    async readEvents(sessionId, after, limit) {
-      return q.readEvents.all(sessionId, after, limit).map((r) => JSON.parse(r.body) as SessionEvent);
+    async readEvents(sessionId, after, limit, cap) {
+      const rows = capped(q.readEvents, [sessionId, after, limit], (r) => r.body.length, cap?.maxBytes);
+      return rows.map((r) => JSON.parse(r.body) as SessionEvent);
     },
-    async listMessages(sessionId) {
-      return q.listMessages.all(sessionId).map(toMessage);
+    async listMessages(sessionId, page = {}) {
+      const args = [{ sessionId, before: page.before ?? null, last: page.last ?? -1 }] as const;
+      return capped(q.listMessages, args, (r) => r.text.length + r.tool_calls.length, page.maxBytes).reverse().map(toMessage);
     },
     async getPermission(sessionId, requestId) {
       const row = q.getPermission.get(sessionId, requestId);
@@ -293,8 +305,13 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
     async enqueue(sessionId, message: QueuedMessageRecord, front = false) {
       (front ? q.enqueueFront : q.enqueueBack).run(sessionId, sessionId, message.turnId, JSON.stringify(message));
     },
-    async listQueue(sessionId) {
-      return q.listQueue.all(sessionId).map((r) => JSON.parse(r.message) as QueuedMessageRecord);
+    async listQueue(sessionId, view = {}) {
+      const bare = view.attachments === false;
+      const rows = capped(bare ? q.listQueueBare : q.listQueue, [sessionId], (r) => r.message.length, view.maxBytes);
+      return rows.map((r) => {
+        const message = JSON.parse(r.message) as QueuedMessageRecord;
+        return bare ? { ...message, attachments: [] } : message;
+      });
     },
     async clearQueue(sessionId) {
       q.clearQueue.run(sessionId);
@@ -341,6 +358,20 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
       db.close(); // checkpoints what is left and removes the WAL
     },
   };
+}
+
+/**
+ * A statement's rows: all of them (`all()`: the fastest way), or with `maxBytes` stepped
+ * through one by one and stopped, with ReadCapExceeded, at the row that passes it.
+ */
+function capped<P extends unknown[], R>(
+  statement: Database.Statement<P, R>,
+  args: Readonly<P>,
+  size: (row: R) => number,
+  maxBytes: number | undefined,
+): R[] {
+  if (maxBytes === undefined) return statement.all(...(args as P));
+  return takeWithin(statement.iterate(...(args as P)), size, maxBytes);
 }
 
 /**

@@ -76,6 +76,30 @@ export interface LeaseRecord {
   expiresAt: number;
 }
 
+/** A bound on how much one read may bring back (see ReadCapExceeded). */
+export interface ReadCap {
+  /** Most bytes of stored text (UTF-8 JSON or column text) the read may return. */
+  maxBytes: number;
+}
+
+/** Which messages `listMessages` returns. */
+export interface MessagePage {
+  /** The newest this many (of those before `before`). @default all */
+  last?: number;
+  /** Only messages older than the message with this id. @default none: up to the newest */
+  before?: string | null;
+  /** As ReadCap's. @default no cap */
+  maxBytes?: number;
+}
+
+/** What `listQueue` returns. */
+export interface QueueView {
+  /** False: leave attachments out (and unread). @default true */
+  attachments?: boolean;
+  /** As ReadCap's. @default no cap */
+  maxBytes?: number;
+}
+
 /**
  * Durable state. Every method is async so that SQLite and PostgreSQL fit behind it.
  *
@@ -106,10 +130,19 @@ export interface Store {
 
   /** Appends in order, assigning seqs lastSeq+1…; returns the stored events. */
   appendEvents(sessionId: string, events: NewSessionEvent[]): Promise<SessionEvent[]>;
-  /** Events with seq > after, oldest first, at most `limit`. */
-  readEvents(sessionId: string, after: number, limit: number): Promise<SessionEvent[]>;
+  /**
+   * Events with seq > after, oldest first, at most `limit`. With `cap`, the read stops at the
+   * event that takes the stored bytes read past `cap.maxBytes` and throws ReadCapExceeded.
+   */
+  readEvents(sessionId: string, after: number, limit: number, cap?: ReadCap): Promise<SessionEvent[]>;
 
-  listMessages(sessionId: string): Promise<MessageRecord[]>;
+  /**
+   * The conversation, oldest first: every message, or with `page.last` only the newest
+   * `last` of those before the message `page.before` (or of all). A `before` that is not a
+   * message of the session gives no messages. Read newest first and stopped, with
+   * ReadCapExceeded, once past `page.maxBytes`.
+   */
+  listMessages(sessionId: string, page?: MessagePage): Promise<MessageRecord[]>;
 
   getPermission(sessionId: string, requestId: string): Promise<PermissionRecord | null>;
   listPermissions(sessionId: string, status?: PermissionStatus): Promise<PermissionRecord[]>;
@@ -118,7 +151,11 @@ export interface Store {
 
   /** Queues a message at the tail, or at the head with `front` (INTERRUPT). */
   enqueue(sessionId: string, message: QueuedMessageRecord, front?: boolean): Promise<void>;
-  listQueue(sessionId: string): Promise<QueuedMessageRecord[]>;
+  /**
+   * The queue, in order. With `view.attachments: false`, records come without their
+   * attachments (`[]`), which are then never read; with `view.maxBytes`, as `readEvents`'s cap.
+   */
+  listQueue(sessionId: string, view?: QueueView): Promise<QueuedMessageRecord[]>;
   /** Drops every queued message of the session. */
   clearQueue(sessionId: string): Promise<void>;
 

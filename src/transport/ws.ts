@@ -1,5 +1,6 @@
 import { execute, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { subscribeSharing } from '../schema/shared-execution.js';
+import { withinBudget, type ResultBudget } from '../schema/result-budget.js';
 import { SwitchboardError, toGraphQLError } from '../errors.js';
 import { CloseCode, MessageType } from 'graphql-ws';
 import type { Identity } from '../auth.js';
@@ -48,6 +49,8 @@ export interface WsTransportOptions<C> {
  * close code 4500. From a client they are as invalid as an unknown type: 4400.
  */
 const SERVER_ONLY: ReadonlySet<unknown> = new Set([MessageType.ConnectionAck, MessageType.Next, MessageType.Error]);
+
+const budgetOf = (args: ExecutionArgs) => (args.contextValue as { budget?: ResultBudget } | undefined)?.budget;
 
 /**
  * graphql-ws on a ws server. Documents are parsed and validated by Yoga's envelop (its parser
@@ -131,7 +134,8 @@ export function useGraphQLWs<C>(
       // Every error sent in an `error` message: what onSubscribe returned (parse, validation,
       // refusals) and what a stream threw while running.
       onError: (_ctx, _id, _payload, errors) => errors.map((error) => forSocket(error).toJSON()),
-      execute: async (args: ExecutionArgs) => masked(await execute(args)),
+      // Yoga's useResultBudget does not see these operations: the same replacement, here.
+      execute: async (args: ExecutionArgs) => masked(withinBudget(budgetOf(args), await execute(args))),
       subscribe: async (args: ExecutionArgs) => {
         const result = await subscribeSharing(args);
         if (!(Symbol.asyncIterator in result)) return masked(result);

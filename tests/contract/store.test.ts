@@ -6,6 +6,7 @@ import type { NewSessionEvent, PermissionResolution, PermissionStatus } from '..
 import { createMemoryStore } from '../../src/store/memory.js';
 import { assistantMessageId } from '../../src/store/projection.js';
 import { createPostgresStore } from '../../src/store/postgres.js';
+import { ReadCapExceeded } from '../../src/store/read-cap.js';
 import { createSqliteStore } from '../../src/store/sqlite.js';
 import { createThreadedSqliteStore } from '../../src/store/sqlite-thread.js';
 import type { QueuedMessageRecord, Store } from '../../src/store/types.js';
@@ -236,6 +237,16 @@ function describeStore({ name, open, requirement }: Backend) {
         expect(await store.readEvents(uniqueId('absent'), 0, 10)).toEqual([]);
       });
 
+      it('stops a capped read once its events pass maxBytes, and says so', async () => {
+        const { id } = await newSession();
+        await store.appendEvents(id, ['a', 'b', 'c'].map((d) => delta(id, d.repeat(1000))));
+        // Each event is about 1.1 KB as stored JSON: two fit in 3000 bytes, three do not.
+        expect((await store.readEvents(id, 0, 2, { maxBytes: 3000 })).map((e) => e.seq)).toEqual([1, 2]);
+        await expect(store.readEvents(id, 0, 3, { maxBytes: 3000 })).rejects.toBeInstanceOf(ReadCapExceeded);
+        await expect(store.readEvents(id, 0, 10, { maxBytes: 100 })).rejects.toBeInstanceOf(ReadCapExceeded);
+        expect((await store.readEvents(id, 1, 10, { maxBytes: 3000 })).map((e) => e.seq)).toEqual([2, 3]);
+      });
+
       it('stores every kind of event with all its fields', async () => {
         const { id } = await newSession();
         const events: NewSessionEvent[] = [
@@ -254,6 +265,49 @@ function describeStore({ name, open, requirement }: Backend) {
         const stored = await store.appendEvents(id, events);
         expect(stored).toEqual(events.map((e, i) => ({ ...e, seq: i + 1 })));
         expect(await store.readEvents(id, 0, 100)).toEqual(stored);
+      });
+    });
+
+    describe('messages', () => {
+      /** A session with `n` user messages m1…mn, each `size` characters of text. */
+      async function conversation(n: number, size = 1) {
+        const { id } = await newSession();
+        const events = Array.from({ length: n }, (_, i) =>
+          userMessage(id, String(i + 1).padEnd(size, '.'), { turnId: `t${i + 1}`, messageId: `m${i + 1}` }),
+        );
+        await store.appendEvents(id, events);
+        return id;
+      }
+      const ids = (messages: Array<{ id: string }>) => messages.map((m) => m.id);
+
+      it('pages: the newest `last` before `before` (or the newest), oldest first', async () => {
+        const id = await conversation(7);
+        expect(ids(await store.listMessages(id))).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7']);
+        expect(ids(await store.listMessages(id, { last: 3 }))).toEqual(['m5', 'm6', 'm7']);
+        expect(ids(await store.listMessages(id, { last: 3, before: 'm5' }))).toEqual(['m2', 'm3', 'm4']);
+        expect(ids(await store.listMessages(id, { last: 3, before: 'm2' }))).toEqual(['m1']);
+        expect(await store.listMessages(id, { last: 3, before: 'm1' })).toEqual([]);
+        expect(ids(await store.listMessages(id, { last: 100 }))).toHaveLength(7);
+        expect(ids(await store.listMessages(id, { before: 'm3' }))).toEqual(['m1', 'm2']);
+        // Whole records, as listed without paging.
+        expect(await store.listMessages(id, { last: 1 })).toEqual((await store.listMessages(id)).slice(-1));
+      });
+
+      it('gives no messages before an id that is not a message of the session', async () => {
+        const id = await conversation(3);
+        const other = await conversation(3);
+        expect(await store.listMessages(id, { last: 10, before: 'nope' })).toEqual([]);
+        expect(await store.listMessages(uniqueId('absent'), { last: 10 })).toEqual([]);
+        // m2 of another session does not page this one (both have an m2: the id is looked up here).
+        expect(ids(await store.listMessages(other, { last: 10, before: 'm2' }))).toEqual(['m1']);
+      });
+
+      it('stops a capped read once its messages pass maxBytes, and says so', async () => {
+        const id = await conversation(4, 1000);
+        expect(ids(await store.listMessages(id, { last: 2, maxBytes: 2500 }))).toEqual(['m3', 'm4']);
+        await expect(store.listMessages(id, { last: 3, maxBytes: 2500 })).rejects.toBeInstanceOf(ReadCapExceeded);
+        await expect(store.listMessages(id, { maxBytes: 2500 })).rejects.toBeInstanceOf(ReadCapExceeded);
+        expect(ids(await store.listMessages(id, { last: 2, before: 'm3', maxBytes: 2500 }))).toEqual(['m1', 'm2']);
       });
     });
 
@@ -409,6 +463,22 @@ function describeStore({ name, open, requirement }: Backend) {
         await store.enqueue(id, queued('t0'), true);
         await store.enqueue(id, queued('t3'), false);
         expect(await store.listQueue(id)).toEqual([queued('t0'), queued('t1'), queued('t2'), queued('t3')]);
+      });
+
+      it('lists without attachments (left unread) and caps the read, when asked', async () => {
+        const { id } = await newSession();
+        const attachment = { name: 'a.bin', mediaType: 'application/octet-stream', dataBase64: 'A'.repeat(100_000) };
+        await store.enqueue(id, { ...queued('t1'), attachments: [attachment] });
+        await store.enqueue(id, queued('t2', 'x'.repeat(1000)));
+        const bare = { attachments: [] };
+        expect(await store.listQueue(id, { attachments: false })).toEqual([
+          { ...queued('t1'), ...bare },
+          { ...queued('t2', 'x'.repeat(1000)), ...bare },
+        ]);
+        expect((await store.listQueue(id, { attachments: false, maxBytes: 5000 })).map((q) => q.turnId)).toEqual(['t1', 't2']);
+        await expect(store.listQueue(id, { maxBytes: 5000 })).rejects.toBeInstanceOf(ReadCapExceeded);
+        await expect(store.listQueue(id, { attachments: false, maxBytes: 1000 })).rejects.toBeInstanceOf(ReadCapExceeded);
+        expect((await store.listQueue(id))[0]!.attachments).toEqual([attachment]);
       });
 
       it('clears the queue of one session only', async () => {

@@ -30,6 +30,7 @@ describe('loadConfig', () => {
       coalesceMaxBytes: 16384,
       permissionTimeoutMs: 300_000,
       leaseTtlMs: 10_000,
+      maxResponseBytes: 16 * 1024 * 1024,
     });
   });
 
@@ -49,6 +50,7 @@ describe('loadConfig', () => {
         COALESCE_MAX_BYTES: '1024',
         PERMISSION_TIMEOUT_MS: '1000',
         LEASE_TTL_MS: '2500',
+        MAX_RESPONSE_BYTES: '65536',
       }),
     ).toEqual({
       port: 8080,
@@ -65,6 +67,7 @@ describe('loadConfig', () => {
       coalesceMaxBytes: 1024,
       permissionTimeoutMs: 1000,
       leaseTtlMs: 2500,
+      maxResponseBytes: 65536,
     });
   });
 
@@ -85,6 +88,8 @@ describe('loadConfig', () => {
     ['COALESCE_MAX_BYTES', '0'],
     ['PERMISSION_TIMEOUT_MS', 'soon'],
     ['LEASE_TTL_MS', '50'],
+    ['MAX_RESPONSE_BYTES', '100'],
+    ['MAX_RESPONSE_BYTES', '16MiB'],
     ['DATABASE_URL', 'mysql://x'],
     ['DATABASE_URL', 'not a url'],
     ['REDIS_URL', 'http://cache'],
