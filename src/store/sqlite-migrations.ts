@@ -92,4 +92,23 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; sql: string }> =
       );
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- Per-user usage for the quotas, kept inside the writes that change it. Each session
+      -- keeps what its events count, so deleting it frees exactly that.
+      ALTER TABLE sessions ADD COLUMN stored_bytes INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE user_usage (
+        user_id TEXT PRIMARY KEY,
+        sessions INTEGER NOT NULL,
+        stored_bytes INTEGER NOT NULL
+      );
+      -- Back-fill: what the existing events and sessions already count (a body's size is its
+      -- UTF-8 length, as appends count it).
+      UPDATE sessions SET stored_bytes = COALESCE(
+        (SELECT SUM(length(CAST(body AS BLOB))) FROM events WHERE events.session_id = sessions.id), 0);
+      INSERT INTO user_usage (user_id, sessions, stored_bytes)
+        SELECT user_id, COUNT(*), SUM(stored_bytes) FROM sessions GROUP BY user_id;
+    `,
+  },
 ];

@@ -19,6 +19,7 @@ export type StoreAnswer = { id: number; value: unknown; error?: undefined } | { 
 const METHODS = [
   'createSession',
   'getSession',
+  'getUsage',
   'listSessions',
   'deleteSession',
   'listUnsettledSessions',

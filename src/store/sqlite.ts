@@ -8,12 +8,33 @@ import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
 import type {
   ConfigRecord,
+  CreateSessionOutcome,
   MessageRecord,
   PermissionRecord,
   QueuedMessageRecord,
+  SessionRecord,
   Store,
   ToolCallRecord,
 } from './types.js';
+
+/** The owner's usage, as `getSession(id, { withUsage: true })` joins it (null without a usage row). */
+interface UsageColumns {
+  owner_sessions: number | null;
+  owner_stored_bytes: number | null;
+}
+
+/** A session's named parameters for the insert: exactly its columns. */
+const sessionParams = (s: SessionRecord) => ({
+  id: s.id,
+  userId: s.userId,
+  title: s.title,
+  model: s.model,
+  permissionMode: s.permissionMode,
+  status: s.status,
+  lastSeq: s.lastSeq,
+  createdAt: s.createdAt,
+  updatedAt: s.updatedAt,
+});
 
 export interface SqliteStoreOptions {
   /** Database file; its folder is created if missing. `:memory:` for a throwaway database. */
@@ -59,6 +80,24 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
        ON CONFLICT (id) DO NOTHING`,
     ),
     getSession: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?'),
+    getSessionWithUsage: db.prepare<[string], SessionRow & UsageColumns>(
+      `SELECT s.*, u.sessions AS owner_sessions, u.stored_bytes AS owner_stored_bytes
+       FROM sessions s LEFT JOIN user_usage u ON u.user_id = s.user_id WHERE s.id = ?`,
+    ),
+    ensureUsage: db.prepare<[string]>(
+      'INSERT INTO user_usage (user_id, sessions, stored_bytes) VALUES (?, 0, 0) ON CONFLICT DO NOTHING',
+    ),
+    getUsage: db.prepare<[string], { sessions: number; stored_bytes: number }>(
+      'SELECT sessions, stored_bytes FROM user_usage WHERE user_id = ?',
+    ),
+    countSession: db.prepare<[string]>('UPDATE user_usage SET sessions = sessions + 1 WHERE user_id = ?'),
+    addUsageBytes: db.prepare<[number, string]>('UPDATE user_usage SET stored_bytes = stored_bytes + ? WHERE user_id = ?'),
+    // Before the session row goes: what it counted leaves its owner's usage.
+    uncountSession: db.prepare<[{ id: string }]>(
+      `UPDATE user_usage SET sessions = sessions - 1,
+         stored_bytes = stored_bytes - (SELECT stored_bytes FROM sessions WHERE id = @id)
+       WHERE user_id = (SELECT user_id FROM sessions WHERE id = @id)`,
+    ),
     listSessions: db.prepare<[string, number], SessionRow>(
       'SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?',
     ),
@@ -66,8 +105,8 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
       `SELECT * FROM sessions WHERE status <> 'IDLE'
          OR id IN (SELECT DISTINCT session_id FROM queue)`,
     ),
-    setSessionState: db.prepare<[SessionStatus, number, string, string]>(
-      'UPDATE sessions SET status = ?, last_seq = ?, updated_at = ? WHERE id = ?',
+    setSessionState: db.prepare<[SessionStatus, number, string, number, string]>(
+      'UPDATE sessions SET status = ?, last_seq = ?, updated_at = ?, stored_bytes = stored_bytes + ? WHERE id = ?',
     ),
     insertEvent: db.prepare<[string, number, string]>('INSERT INTO events (session_id, seq, body) VALUES (?, ?, ?)'),
     readEvents: db.prepare<[string, number, number], { body: string }>(
@@ -213,19 +252,33 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
     const state = { status: row.status };
     let seq = row.last_seq;
     let updatedAt = row.updated_at;
+    let bytes = 0;
     const stored: SessionEvent[] = [];
     for (const e of events) {
       const event = { ...e, seq: ++seq } as SessionEvent;
-      q.insertEvent.run(sessionId, seq, JSON.stringify(event));
+      const body = JSON.stringify(event);
+      bytes += Buffer.byteLength(body);
+      q.insertEvent.run(sessionId, seq, body);
       for (const op of projectionOf(event)) apply(sessionId, seq, op, state);
       updatedAt = event.at;
       stored.push(event);
     }
-    q.setSessionState.run(state.status, seq, updatedAt, sessionId);
+    q.setSessionState.run(state.status, seq, updatedAt, bytes, sessionId);
+    if (bytes > 0) q.addUsageBytes.run(bytes, row.user_id);
     return stored;
   });
 
+  const create = db.transaction((session: SessionRecord, maxSessions: number): CreateSessionOutcome => {
+    q.ensureUsage.run(session.userId);
+    const usage = q.getUsage.get(session.userId)!;
+    if (maxSessions > 0 && usage.sessions >= maxSessions) return 'over-quota';
+    if (q.insertSession.run(sessionParams(session)).changes === 0) return 'exists';
+    q.countSession.run(session.userId);
+    return 'created';
+  });
+
   const removeSession = db.transaction((id: string) => {
+    q.uncountSession.run({ id });
     for (const statement of deleteAll) statement.run(id);
     deleteSessionRow.run(id);
   });
@@ -251,12 +304,21 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
   }
   return {
     shared: false,
-    async createSession(session) {
-      return q.insertSession.run(session).changes === 1;
+    async createSession(session, options) {
+      return create(session, options?.maxSessionsPerUser ?? 0);
     },
-    async getSession(id) {
-      const row = q.getSession.get(id);
-      return row ? toSession(row) : null;
+    async getSession(id, options) {
+      if (!options?.withUsage) {
+        const row = q.getSession.get(id);
+        return row ? toSession(row) : null;
+      }
+      const row = q.getSessionWithUsage.get(id);
+      if (!row) return null;
+      return { ...toSession(row), ownerUsage: { sessions: row.owner_sessions ?? 0, storedBytes: row.owner_stored_bytes ?? 0 } };
+    },
+    async getUsage(userId) {
+      const row = q.getUsage.get(userId);
+      return { sessions: row?.sessions ?? 0, storedBytes: row?.stored_bytes ?? 0 };
     },
     async listSessions(userId, limit) {
       return q.listSessions.all(userId, limit).map(toSession);
