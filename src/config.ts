@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { defaultLimits } from './limits.js';
 
 /** Server settings, read once from the environment. */
 export interface Config {
@@ -24,6 +25,10 @@ export interface Config {
   permissionTimeoutMs: number;
   /** How long an instance's claim on a session lasts without renewal. @default 10000 */
   leaseTtlMs: number;
+  /** `MAX_SESSIONS_PER_USER`: sessions one user may have; 0: no bound. @default 1000 */
+  maxSessionsPerUser: number;
+  /** `MAX_STORED_BYTES_PER_USER`: bytes of stored events past which sendMessage is refused; 0: no bound. @default 1073741824 */
+  maxStoredBytesPerUser: number;
 }
 
 /** A configuration value that cannot work; its message is one line naming the variable. */
@@ -83,5 +88,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     coalesceMaxBytes: int('COALESCE_MAX_BYTES', 16384, 1, 16 * 1024 * 1024),
     permissionTimeoutMs: int('PERMISSION_TIMEOUT_MS', 300_000, 1, 7 * 24 * 3600 * 1000),
     leaseTtlMs: int('LEASE_TTL_MS', 10_000, 100, 600_000),
+    // The stores count sessions in a 32-bit column.
+    maxSessionsPerUser: int('MAX_SESSIONS_PER_USER', defaultLimits.maxSessionsPerUser, 0, 2 ** 31 - 1),
+    maxStoredBytesPerUser: int('MAX_STORED_BYTES_PER_USER', defaultLimits.maxStoredBytesPerUser, 0, Number.MAX_SAFE_INTEGER),
   };
 }

@@ -21,6 +21,7 @@ async function main() {
     permissionTimeoutMs: config.permissionTimeoutMs,
     leaseTtlMs: config.leaseTtlMs,
     authSecret: config.authSecret,
+    limits: { maxSessionsPerUser: config.maxSessionsPerUser, maxStoredBytesPerUser: config.maxStoredBytesPerUser },
   });
   const { url } = await app.start();
   console.log(`Switchboard listening on ${url} (GraphiQL in a browser)`);

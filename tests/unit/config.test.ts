@@ -27,6 +27,8 @@ describe('loadConfig', () => {
       coalesceMaxBytes: 16384,
       permissionTimeoutMs: 300_000,
       leaseTtlMs: 10_000,
+      maxSessionsPerUser: 1000,
+      maxStoredBytesPerUser: 1_073_741_824,
     });
   });
 
@@ -44,6 +46,8 @@ describe('loadConfig', () => {
         COALESCE_MAX_BYTES: '1024',
         PERMISSION_TIMEOUT_MS: '1000',
         LEASE_TTL_MS: '2500',
+        MAX_SESSIONS_PER_USER: '20',
+        MAX_STORED_BYTES_PER_USER: '5000000000',
       }),
     ).toEqual({
       port: 8080,
@@ -57,6 +61,8 @@ describe('loadConfig', () => {
       coalesceMaxBytes: 1024,
       permissionTimeoutMs: 1000,
       leaseTtlMs: 2500,
+      maxSessionsPerUser: 20,
+      maxStoredBytesPerUser: 5_000_000_000,
     });
   });
 
@@ -81,6 +87,12 @@ describe('loadConfig', () => {
     ['DATABASE_URL', 'not a url'],
     ['REDIS_URL', 'http://cache'],
     ['AGENT', 'other'],
+    ['MAX_SESSIONS_PER_USER', '-1'],
+    ['MAX_SESSIONS_PER_USER', 'many'],
+    ['MAX_SESSIONS_PER_USER', '3000000000'],
+    ['MAX_STORED_BYTES_PER_USER', '1.5'],
+    ['MAX_STORED_BYTES_PER_USER', '1GiB'],
+    ['MAX_STORED_BYTES_PER_USER', '99999999999999999999'],
     // A value with a line break must not break the message over lines.
     ['PORT', '40\n00'],
     ['AGENT', 'demo\nx'],
@@ -100,6 +112,13 @@ describe('loadConfig', () => {
     expect(configError({ HOST: '0.0.0.0', ALLOW_UNAUTHENTICATED: 'true' })).toBeInstanceOf(ConfigError);
     expect(loadConfig({ HOST: '0.0.0.0', ALLOW_UNAUTHENTICATED: '1' })).toMatchObject({ host: '0.0.0.0', authSecret: null });
     expect(loadConfig({ HOST: '0.0.0.0', AUTH_SECRET: 's3cret' })).toMatchObject({ host: '0.0.0.0', authSecret: 's3cret' });
+  });
+
+  it('takes 0 for a quota: no bound', () => {
+    expect(loadConfig({ MAX_SESSIONS_PER_USER: '0', MAX_STORED_BYTES_PER_USER: '0' })).toMatchObject({
+      maxSessionsPerUser: 0,
+      maxStoredBytesPerUser: 0,
+    });
   });
 
   it.each(['127.0.0.1', 'localhost', '::1'])('serves loopback HOST=%s without AUTH_SECRET', (host) => {
