@@ -13,6 +13,7 @@ import type {
   QueuedMessageRecord,
   Store,
   ToolCallRecord,
+  UsageRecord,
 } from './types.js';
 
 export interface PostgresStoreOptions {
@@ -110,11 +111,13 @@ const SESSION_COLUMNS_OF_S = SESSION_COLUMNS.split(', ')
   .map((column) => `s.${column}`)
   .join(', ');
 
-/** The owner's usage as `getSession(id, { withUsage: true })` joins it; BIGINT arrives as a string. */
+/** A user's usage as the queries read it: null for a user without sessions; SUM(BIGINT) arrives as a string. */
 interface UsageColumns {
   owner_sessions: number | null;
   owner_stored_bytes: string | null;
 }
+
+const toUsage = (r: UsageColumns): UsageRecord => ({ sessions: r.owner_sessions ?? 0, storedBytes: Number(r.owner_stored_bytes ?? 0) });
 
 const toPermission = (r: PermissionRow): PermissionRecord => ({ request: r.request, turnId: r.turn_id, status: r.status });
 
@@ -317,13 +320,11 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       pool,
       `WITH s AS (
          UPDATE sessions SET last_seq = last_seq + $2, updated_at = $3, stored_bytes = stored_bytes + $5
-         WHERE id = $1 RETURNING last_seq - $2 AS base, user_id
+         WHERE id = $1 RETURNING last_seq - $2 AS base
        ), inserted AS (
          INSERT INTO events (session_id, seq, body)
          SELECT $1, s.base + e.ord, e.value || jsonb_build_object('seq', s.base + e.ord)
          FROM s, jsonb_array_elements($4::jsonb) WITH ORDINALITY AS e (value, ord)
-       ), counted AS (
-         UPDATE user_usage u SET stored_bytes = u.stored_bytes + $5 FROM s WHERE u.user_id = s.user_id
        )
        SELECT base FROM s`,
       [sessionId, events.length, events.at(-1)!.at, json, bytes],
@@ -340,9 +341,9 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       // The row lock serializes appends to one session across every instance; NO KEY
       // UPDATE (not UPDATE) so that writers that only need the session to exist (rules,
       // client messages) do not queue behind a streaming turn.
-      const { rows } = await run<Pick<SessionRow, 'last_seq' | 'status' | 'updated_at' | 'user_id'>>(
+      const { rows } = await run<Pick<SessionRow, 'last_seq' | 'status' | 'updated_at'>>(
         client,
-        'SELECT last_seq, status, updated_at, user_id FROM sessions WHERE id = $1 FOR NO KEY UPDATE',
+        'SELECT last_seq, status, updated_at FROM sessions WHERE id = $1 FOR NO KEY UPDATE',
         [sessionId],
       );
       const row = rows[0];
@@ -360,18 +361,15 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         const event = JSON.parse(body) as SessionEvent;
         for (const op of projectionOf(event)) await apply(client, sessionId, seq, op, state);
       }
-      // One statement for the whole batch: the events, the owner's usage, the session's new
-      // state. Last, so that the owner's usage row is locked only until the commit.
+      // One statement for the whole batch: the events, then the session's new state.
       await run(
         client,
         `WITH inserted AS (
            INSERT INTO events (session_id, seq, body)
            SELECT $1, (e->>'seq')::int, e FROM jsonb_array_elements($2::jsonb) AS e
-         ), counted AS (
-           UPDATE user_usage SET stored_bytes = stored_bytes + $6 WHERE user_id = $7
          )
          UPDATE sessions SET status = $3, last_seq = $4, updated_at = $5, stored_bytes = stored_bytes + $6 WHERE id = $1`,
-        [sessionId, `[${bodies.join(',')}]`, state.status, seq, events.at(-1)!.at, bytes, row.user_id],
+        [sessionId, `[${bodies.join(',')}]`, state.status, seq, events.at(-1)!.at, bytes],
       );
       return bodies.map((body) => JSON.parse(body) as SessionEvent);
     });
@@ -390,7 +388,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         const { rows } = await run<{ counted: boolean; created: boolean }>(
           client,
           `WITH counted AS (
-             INSERT INTO user_usage AS u (user_id, sessions, stored_bytes) VALUES ($2, 1, 0)
+             INSERT INTO user_usage AS u (user_id, sessions) VALUES ($2, 1)
              ON CONFLICT (user_id) DO UPDATE SET sessions = u.sessions + 1 WHERE $10::int = 0 OR u.sessions < $10::int
              RETURNING 1
            ), created AS (
@@ -416,22 +414,20 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         return row ? toSession(row) : null;
       }
       const [row] = await query<SessionRow & UsageColumns>(
-        `SELECT ${SESSION_COLUMNS_OF_S}, u.sessions AS owner_sessions, u.stored_bytes AS owner_stored_bytes
+        `SELECT ${SESSION_COLUMNS_OF_S}, u.sessions AS owner_sessions,
+           (SELECT SUM(o.stored_bytes) FROM sessions o WHERE o.user_id = s.user_id) AS owner_stored_bytes
          FROM sessions s LEFT JOIN user_usage u ON u.user_id = s.user_id WHERE s.id = $1`,
         [id],
       );
-      if (!row) return null;
-      return {
-        ...toSession(row),
-        ownerUsage: { sessions: row.owner_sessions ?? 0, storedBytes: Number(row.owner_stored_bytes ?? 0) },
-      };
+      return row ? { ...toSession(row), ownerUsage: toUsage(row) } : null;
     },
     async getUsage(userId) {
-      const [row] = await query<{ sessions: number; stored_bytes: string }>(
-        'SELECT sessions, stored_bytes FROM user_usage WHERE user_id = $1',
+      const [row] = await query<UsageColumns>(
+        `SELECT (SELECT sessions FROM user_usage WHERE user_id = $1) AS owner_sessions,
+           (SELECT SUM(stored_bytes) FROM sessions WHERE user_id = $1) AS owner_stored_bytes`,
         [userId],
       );
-      return { sessions: row?.sessions ?? 0, storedBytes: Number(row?.stored_bytes ?? 0) };
+      return toUsage(row!);
     },
     async listSessions(userId, limit) {
       const rows = await query<SessionRow>(
@@ -453,9 +449,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
                 q AS (DELETE FROM queue WHERE session_id = $1),
                 c AS (DELETE FROM client_messages WHERE session_id = $1),
                 l AS (DELETE FROM leases WHERE session_id = $1),
-                gone AS (DELETE FROM sessions WHERE id = $1 RETURNING user_id, stored_bytes)
-           UPDATE user_usage u SET sessions = u.sessions - 1, stored_bytes = u.stored_bytes - gone.stored_bytes
-           FROM gone WHERE u.user_id = gone.user_id`,
+                gone AS (DELETE FROM sessions WHERE id = $1 RETURNING user_id)
+           UPDATE user_usage u SET sessions = u.sessions - 1 FROM gone WHERE u.user_id = gone.user_id`,
           [id],
         );
       });

@@ -15,13 +15,16 @@ import type {
   SessionRecord,
   Store,
   ToolCallRecord,
+  UsageRecord,
 } from './types.js';
 
-/** The owner's usage, as `getSession(id, { withUsage: true })` joins it (null without a usage row). */
+/** A user's usage as the queries read it: null for a user without sessions. */
 interface UsageColumns {
   owner_sessions: number | null;
   owner_stored_bytes: number | null;
 }
+
+const toUsage = (r: UsageColumns): UsageRecord => ({ sessions: r.owner_sessions ?? 0, storedBytes: r.owner_stored_bytes ?? 0 });
 
 /** A session's named parameters for the insert: exactly its columns. */
 const sessionParams = (s: SessionRecord) => ({
@@ -81,22 +84,20 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
     ),
     getSession: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?'),
     getSessionWithUsage: db.prepare<[string], SessionRow & UsageColumns>(
-      `SELECT s.*, u.sessions AS owner_sessions, u.stored_bytes AS owner_stored_bytes
+      `SELECT s.*, u.sessions AS owner_sessions,
+         (SELECT SUM(o.stored_bytes) FROM sessions o WHERE o.user_id = s.user_id) AS owner_stored_bytes
        FROM sessions s LEFT JOIN user_usage u ON u.user_id = s.user_id WHERE s.id = ?`,
     ),
-    ensureUsage: db.prepare<[string]>(
-      'INSERT INTO user_usage (user_id, sessions, stored_bytes) VALUES (?, 0, 0) ON CONFLICT DO NOTHING',
+    getUsage: db.prepare<[{ userId: string }], UsageColumns>(
+      `SELECT (SELECT sessions FROM user_usage WHERE user_id = @userId) AS owner_sessions,
+         (SELECT SUM(stored_bytes) FROM sessions WHERE user_id = @userId) AS owner_stored_bytes`,
     ),
-    getUsage: db.prepare<[string], { sessions: number; stored_bytes: number }>(
-      'SELECT sessions, stored_bytes FROM user_usage WHERE user_id = ?',
-    ),
+    ensureUsage: db.prepare<[string]>('INSERT INTO user_usage (user_id, sessions) VALUES (?, 0) ON CONFLICT DO NOTHING'),
+    sessionCount: db.prepare<[string], { sessions: number }>('SELECT sessions FROM user_usage WHERE user_id = ?'),
     countSession: db.prepare<[string]>('UPDATE user_usage SET sessions = sessions + 1 WHERE user_id = ?'),
-    addUsageBytes: db.prepare<[number, string]>('UPDATE user_usage SET stored_bytes = stored_bytes + ? WHERE user_id = ?'),
-    // Before the session row goes: what it counted leaves its owner's usage.
-    uncountSession: db.prepare<[{ id: string }]>(
-      `UPDATE user_usage SET sessions = sessions - 1,
-         stored_bytes = stored_bytes - (SELECT stored_bytes FROM sessions WHERE id = @id)
-       WHERE user_id = (SELECT user_id FROM sessions WHERE id = @id)`,
+    // Before the session row goes (its bytes go with it).
+    uncountSession: db.prepare<[string]>(
+      'UPDATE user_usage SET sessions = sessions - 1 WHERE user_id = (SELECT user_id FROM sessions WHERE id = ?)',
     ),
     listSessions: db.prepare<[string, number], SessionRow>(
       'SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?',
@@ -264,21 +265,20 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
       stored.push(event);
     }
     q.setSessionState.run(state.status, seq, updatedAt, bytes, sessionId);
-    if (bytes > 0) q.addUsageBytes.run(bytes, row.user_id);
     return stored;
   });
 
   const create = db.transaction((session: SessionRecord, maxSessions: number): CreateSessionOutcome => {
     q.ensureUsage.run(session.userId);
-    const usage = q.getUsage.get(session.userId)!;
-    if (maxSessions > 0 && usage.sessions >= maxSessions) return 'over-quota';
+    const { sessions } = q.sessionCount.get(session.userId)!;
+    if (maxSessions > 0 && sessions >= maxSessions) return 'over-quota';
     if (q.insertSession.run(sessionParams(session)).changes === 0) return 'exists';
     q.countSession.run(session.userId);
     return 'created';
   });
 
   const removeSession = db.transaction((id: string) => {
-    q.uncountSession.run({ id });
+    q.uncountSession.run(id);
     for (const statement of deleteAll) statement.run(id);
     deleteSessionRow.run(id);
   });
@@ -313,12 +313,10 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
         return row ? toSession(row) : null;
       }
       const row = q.getSessionWithUsage.get(id);
-      if (!row) return null;
-      return { ...toSession(row), ownerUsage: { sessions: row.owner_sessions ?? 0, storedBytes: row.owner_stored_bytes ?? 0 } };
+      return row ? { ...toSession(row), ownerUsage: toUsage(row) } : null;
     },
     async getUsage(userId) {
-      const row = q.getUsage.get(userId);
-      return { sessions: row?.sessions ?? 0, storedBytes: row?.stored_bytes ?? 0 };
+      return toUsage(q.getUsage.get({ userId })!);
     },
     async listSessions(userId, limit) {
       return q.listSessions.all(userId, limit).map(toSession);

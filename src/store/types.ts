@@ -29,7 +29,8 @@ export interface SessionRecord {
 /**
  * What one user keeps in the store, kept up to date inside the writes that change it, so it
  * holds across instances and restarts. `storedBytes` is the UTF-8 size of the user's stored
- * events as JSON (what the event log holds; messages and the queue are projections of it).
+ * events as JSON (what the event log holds; messages and the queue are projections of it):
+ * each session counts its own, and this is their sum.
  */
 export interface UsageRecord {
   sessions: number;
@@ -133,7 +134,7 @@ export interface Store {
 
   /**
    * Appends in order, assigning seqs lastSeq+1…; returns the stored events. Their size is
-   * added to the owner's usage in the same atomic step.
+   * added to what the session counts in its owner's usage, in the same atomic step.
    */
   appendEvents(sessionId: string, events: NewSessionEvent[]): Promise<SessionEvent[]>;
   /** Events with seq > after, oldest first, at most `limit`. */
