@@ -95,11 +95,10 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; sql: string }> =
   {
     version: 3,
     sql: `
-      -- Quotas. Each session keeps the size of its events, updated on the row every append
-      -- writes anyway; a user's stored bytes are their sum, read with the session. The session
-      -- count is kept per user, the row createSession locks to check its bound.
-      -- No index covers stored_bytes: appends would then write the index too. The sum reads the
-      -- user's rows through sessions_by_user, a few hundred microseconds for a thousand.
+      -- Quotas. Each session keeps the size of its events, on the row every append writes
+      -- anyway; a user's stored bytes are their sum, read with the session through
+      -- sessions_by_user (no index covers stored_bytes: appends would write it too). The
+      -- session count is kept per user and checked inside createSession's transaction.
       ALTER TABLE sessions ADD COLUMN stored_bytes INTEGER NOT NULL DEFAULT 0;
       CREATE TABLE user_usage (
         user_id TEXT PRIMARY KEY,
