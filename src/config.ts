@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { defaultLimits } from './limits.js';
 
 /** Server settings, read once from the environment. */
 export interface Config {
@@ -32,6 +33,10 @@ export interface Config {
   leaseTtlMs: number;
   /** Largest result one operation may build, in bytes (`MAX_RESPONSE_BYTES`). @default 16777216 (16 MiB) */
   maxResponseBytes: number;
+  /** `MAX_SESSIONS_PER_USER`: sessions one user may have; 0: no bound. @default 1000 */
+  maxSessionsPerUser: number;
+  /** `MAX_STORED_BYTES_PER_USER`: bytes of stored events past which sendMessage is refused; 0: no bound. @default 1073741824 */
+  maxStoredBytesPerUser: number;
 }
 
 /** A configuration value that cannot work; its message is one line naming the variable. */
@@ -108,5 +113,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     leaseTtlMs: int('LEASE_TTL_MS', 10_000, 100, 600_000),
     // Up to 1 GiB: past about that, V8 cannot even hold the response as one string.
     maxResponseBytes: int('MAX_RESPONSE_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    // The stores count sessions in a 32-bit column.
+    maxSessionsPerUser: int('MAX_SESSIONS_PER_USER', defaultLimits.maxSessionsPerUser, 0, 2 ** 31 - 1),
+    maxStoredBytesPerUser: int('MAX_STORED_BYTES_PER_USER', defaultLimits.maxStoredBytesPerUser, 0, Number.MAX_SAFE_INTEGER),
   };
 }

@@ -8,6 +8,8 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'RATE_LIMITED'
   | 'PAYLOAD_TOO_LARGE'
+  /** A per-user quota (sessions, stored bytes) is used up: the message names it and its value. */
+  | 'QUOTA_EXCEEDED'
   /** A backing service (the database) is away for now: retry later. An addition to the contract's codes. */
   | 'SERVICE_UNAVAILABLE';
 

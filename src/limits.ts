@@ -47,6 +47,20 @@ export interface Limits {
   sendMessagesPerMinute: number;
   /** Most messages waiting in one session's queue: more is RATE_LIMITED. @default 100 */
   maxQueuedMessages: number;
+  /**
+   * Most sessions one user may have at once, across every instance (counted in the store):
+   * `createSession` beyond it is QUOTA_EXCEEDED; deleting a session makes room. 0: no bound.
+   * @default 1000
+   */
+  maxSessionsPerUser: number;
+  /**
+   * Most bytes of stored events (their JSON) one user's sessions may hold, across every
+   * instance (counted in the store): once past it, `sendMessage` is QUOTA_EXCEEDED until
+   * sessions are deleted. Checked when a message is sent, so a running turn ends normally
+   * and may take the user past it. 0: no bound.
+   * @default 1073741824 (1 GiB)
+   */
+  maxStoredBytesPerUser: number;
   /** graphql-ws: how long a socket may stay open before `connection_init` (then 4408). @default 3000 */
   connectionInitWaitTimeoutMs: number;
   /** graphql-ws keep-alive: a ping every interval; a socket that missed the last pong is closed. @default 30000 */
@@ -69,6 +83,8 @@ export const defaultLimits: Limits = {
   maxSubscriptionsPerUser: 500,
   sendMessagesPerMinute: 120,
   maxQueuedMessages: 100,
+  maxSessionsPerUser: 1000,
+  maxStoredBytesPerUser: 1024 * 1024 * 1024,
   connectionInitWaitTimeoutMs: 3000,
   keepAliveMs: 30_000,
 };

@@ -21,7 +21,11 @@ async function main() {
     permissionTimeoutMs: config.permissionTimeoutMs,
     leaseTtlMs: config.leaseTtlMs,
     auth: { secret: config.authSecret, jwksUrl: config.authJwksUrl, issuer: config.authIssuer, audience: config.authAudience },
-    limits: { maxResponseBytes: config.maxResponseBytes },
+    limits: {
+      maxResponseBytes: config.maxResponseBytes,
+      maxSessionsPerUser: config.maxSessionsPerUser,
+      maxStoredBytesPerUser: config.maxStoredBytesPerUser,
+    },
   });
   const { url } = await app.start();
   console.log(`Switchboard listening on ${url} (GraphiQL in a browser)`);

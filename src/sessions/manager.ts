@@ -45,10 +45,17 @@ export interface SessionManagerOptions {
   forwardTimeoutMs?: number;
   /** This instance's name in leases and forwarded commands. @default a random UUID */
   instanceId?: string;
-  /** Message size, queue and rate bounds. @default defaultLimits */
+  /** Message size, queue, rate and quota bounds. @default defaultLimits */
   limits?: Pick<
     Limits,
-    'maxMessageChars' | 'maxAttachments' | 'maxAttachmentBytes' | 'sendMessagesPerMinute' | 'maxQueuedMessages' | 'maxSubscriptionsPerUser'
+    | 'maxMessageChars'
+    | 'maxAttachments'
+    | 'maxAttachmentBytes'
+    | 'sendMessagesPerMinute'
+    | 'maxQueuedMessages'
+    | 'maxSubscriptionsPerUser'
+    | 'maxSessionsPerUser'
+    | 'maxStoredBytesPerUser'
   >;
 }
 
@@ -161,15 +168,15 @@ export class SessionManager {
 
   // ── reads ────────────────────────────────────────────────────────────────
 
-  /** The session if it exists and is the user's, else null. */
-  async find(userId: string, id: string): Promise<SessionRecord | null> {
-    const session = await this.options.store.getSession(id);
+  /** The session if it exists and is the user's, else null; `withUsage`: see Store.getSession. */
+  async find(userId: string, id: string, options?: { withUsage?: boolean }): Promise<SessionRecord | null> {
+    const session = await this.options.store.getSession(id, options);
     return session && session.userId === userId ? session : null;
   }
 
   /** The session if it exists and is the user's, else NOT_FOUND. */
-  async get(userId: string, id: string): Promise<SessionRecord> {
-    const session = await this.find(userId, id);
+  async get(userId: string, id: string, options?: { withUsage?: boolean }): Promise<SessionRecord> {
+    const session = await this.find(userId, id, options);
     if (!session) throw notFound('Session');
     return session;
   }
@@ -262,7 +269,12 @@ export class SessionManager {
       createdAt: now,
       updatedAt: now,
     };
-    if (!(await this.options.store.createSession(session))) throw conflict(`A session with id "${id}" exists.`);
+    const { maxSessionsPerUser } = this.limits;
+    const outcome = await this.options.store.createSession(session, { maxSessionsPerUser });
+    if (outcome === 'over-quota') {
+      throw new SwitchboardError('QUOTA_EXCEEDED', `Quota exceeded: at most ${maxSessionsPerUser} sessions per user; delete one to create another.`);
+    }
+    if (outcome === 'exists') throw conflict(`A session with id "${id}" exists.`);
     return session;
   }
 
@@ -313,7 +325,8 @@ export class SessionManager {
     const { sessionId, text } = input;
     const strategy = input.strategy ?? 'ENQUEUE';
     const attachments = input.attachments ?? [];
-    await this.get(userId, sessionId);
+    // The owner's usage comes with the session read that checks ownership: no call of its own.
+    const { ownerUsage } = await this.get(userId, sessionId, { withUsage: true });
     const runner = this.runner(sessionId);
     if (runner.deleting) throw notFound('Session');
     if (this.stopping) throw this.unavailable();
@@ -327,6 +340,7 @@ export class SessionManager {
       }
       // After the idempotency lookup: a retry answers as the first call did, whatever its text.
       if (text.trim() === '' && attachments.length === 0) throw badInput('text must not be empty.');
+      this.checkStoredBytes(ownerUsage);
       const running = runner.turn;
       if (running && strategy === 'REJECT') {
         throw conflict('A turn is running in this session (strategy REJECT).');
@@ -505,6 +519,20 @@ export class SessionManager {
       }
       bytes += Math.floor((a.dataBase64.length * 3) / 4);
       if (bytes > maxAttachmentBytes) throw tooLarge(`attachments are larger than ${maxAttachmentBytes} bytes in all.`);
+    }
+  }
+
+  /**
+   * Past the stored-bytes quota no message is taken. Only here, when a message is sent: a
+   * turn already running (or queued) ends normally even if it takes the user past it.
+   */
+  private checkStoredBytes(usage: SessionRecord['ownerUsage']) {
+    const max = this.limits.maxStoredBytesPerUser;
+    if (max > 0 && usage && usage.storedBytes > max) {
+      throw new SwitchboardError(
+        'QUOTA_EXCEEDED',
+        `Quota exceeded: your sessions hold ${usage.storedBytes} bytes of events, more than the ${max} allowed per user; delete sessions to free space.`,
+      );
     }
   }
 

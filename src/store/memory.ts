@@ -11,6 +11,7 @@ import type {
   SessionRecord,
   Store,
   ToolCallRecord,
+  UsageRecord,
 } from './types.js';
 
 interface SessionData {
@@ -23,6 +24,8 @@ interface SessionData {
   rules: Set<string>;
   queue: QueuedMessageRecord[];
   clientMessages: Map<string, ClientMessageRecord>;
+  /** What this session's events count in its owner's usage; freed when it is deleted. */
+  storedBytes: number;
 }
 
 /**
@@ -69,7 +72,14 @@ export function createMemoryStore(): Store {
   const sessions = new Map<string, SessionData>();
   const configs = new Map<string, ConfigRecord>();
   const leases = new Map<string, LeaseRecord>();
+  const usage = new Map<string, UsageRecord>();
   let order = 0;
+
+  const usageOf = (userId: string) => {
+    let u = usage.get(userId);
+    if (!u) usage.set(userId, (u = { sessions: 0, storedBytes: 0 }));
+    return u;
+  };
 
   const data = (id: string) => sessions.get(id);
 
@@ -116,10 +126,15 @@ export function createMemoryStore(): Store {
 
   return {
     shared: false,
-    async createSession(session) {
-      if (sessions.has(session.id)) return false;
+    async createSession(session, options) {
+      const max = options?.maxSessionsPerUser ?? 0;
+      const owner = usageOf(session.userId);
+      if (max > 0 && owner.sessions >= max) return 'over-quota';
+      if (sessions.has(session.id)) return 'exists';
+      owner.sessions++;
+      const { ownerUsage: _ignored, ...record } = session;
       sessions.set(session.id, {
-        session: { ...session },
+        session: record,
         order: order++,
         events: [],
         messages: [],
@@ -127,12 +142,17 @@ export function createMemoryStore(): Store {
         rules: new Set(),
         queue: [],
         clientMessages: new Map(),
+        storedBytes: 0,
       });
-      return true;
+      return 'created';
     },
-    async getSession(id) {
+    async getSession(id, options) {
       const d = data(id);
-      return d ? { ...d.session } : null;
+      if (!d) return null;
+      return options?.withUsage ? { ...d.session, ownerUsage: { ...usageOf(d.session.userId) } } : { ...d.session };
+    },
+    async getUsage(userId) {
+      return { ...(usage.get(userId) ?? { sessions: 0, storedBytes: 0 }) };
     },
     async listSessions(userId, limit) {
       return [...sessions.values()]
@@ -142,6 +162,12 @@ export function createMemoryStore(): Store {
         .map((d) => ({ ...d.session }));
     },
     async deleteSession(id) {
+      const d = data(id);
+      if (d) {
+        const owner = usageOf(d.session.userId);
+        owner.sessions--;
+        owner.storedBytes -= d.storedBytes;
+      }
       sessions.delete(id);
       leases.delete(id);
     },
@@ -155,14 +181,19 @@ export function createMemoryStore(): Store {
       const d = data(sessionId);
       if (!d) throw new Error(`appendEvents: no session ${sessionId}`);
       const stored: SessionEvent[] = [];
+      let bytes = 0;
       for (const e of events) {
         const event = copyEvent({ ...e, seq: d.session.lastSeq + 1 } as SessionEvent);
+        // Counted as the SQL stores count it: the size of the event's JSON.
+        bytes += Buffer.byteLength(JSON.stringify(event));
         d.session.lastSeq = event.seq;
         d.session.updatedAt = event.at;
         d.events.push(event);
         for (const op of projectionOf(event)) apply(d, op);
         stored.push(copyEvent(event));
       }
+      d.storedBytes += bytes;
+      usageOf(d.session.userId).storedBytes += bytes;
       return stored;
     },
     async readEvents(sessionId, after, limit, cap) {

@@ -96,4 +96,26 @@ export const postgresMigrations: ReadonlyArray<{ version: number; sql: string }>
       );
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- Quotas. Each session keeps the size of its events, updated on the row every append
+      -- locks and writes anyway (a per-user total would make all of a user's appends, on every
+      -- instance, queue for one row); a user's stored bytes are their sum, read with the
+      -- session. No index covers stored_bytes, so those updates stay HOT. The session count is
+      -- kept per user: createSession locks that row to check its bound, so instances racing at
+      -- it take turns.
+      ALTER TABLE sessions ADD COLUMN stored_bytes BIGINT NOT NULL DEFAULT 0;
+      CREATE TABLE user_usage (
+        user_id TEXT PRIMARY KEY,
+        sessions INTEGER NOT NULL
+      );
+      -- Back-fill from what exists. JSONB keeps no text, so an existing body counts as
+      -- PostgreSQL prints it (a few bytes more than appends count).
+      UPDATE sessions s SET stored_bytes = e.bytes
+        FROM (SELECT session_id, SUM(octet_length(body::text)) AS bytes FROM events GROUP BY session_id) e
+        WHERE e.session_id = s.id;
+      INSERT INTO user_usage (user_id, sessions) SELECT user_id, COUNT(*) FROM sessions GROUP BY user_id;
+    `,
+  },
 ];

@@ -7,12 +7,14 @@ import { ReadCapExceeded } from './read-cap.js';
 import { toMessage, toSession, type MessageRow, type SessionRow } from './rows.js';
 import type {
   ConfigRecord,
+  CreateSessionOutcome,
   LeaseRecord,
   MessageRecord,
   PermissionRecord,
   QueuedMessageRecord,
   Store,
   ToolCallRecord,
+  UsageRecord,
 } from './types.js';
 
 export interface PostgresStoreOptions {
@@ -105,6 +107,18 @@ const run = <R extends pg.QueryResultRow = pg.QueryResultRow>(db: Queryable, tex
 
 const LEASE_QUERY = 'SELECT holder, expires_at FROM leases WHERE session_id = $1';
 const SESSION_COLUMNS = 'id, user_id, title, model, permission_mode, status, last_seq, created_at, updated_at';
+/** The same, of `sessions s` in a join. */
+const SESSION_COLUMNS_OF_S = SESSION_COLUMNS.split(', ')
+  .map((column) => `s.${column}`)
+  .join(', ');
+
+/** A user's usage as the queries read it: null for a user without sessions; SUM(BIGINT) arrives as a string. */
+interface UsageColumns {
+  owner_sessions: number | null;
+  owner_stored_bytes: string | null;
+}
+
+const toUsage = (r: UsageColumns): UsageRecord => ({ sessions: r.owner_sessions ?? 0, storedBytes: Number(r.owner_stored_bytes ?? 0) });
 
 /**
  * A read capped in SQL. `rows` selects the `columns`, each row's `size` in bytes and the
@@ -322,17 +336,20 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
    */
   async function appendLogOnly(sessionId: string, events: NewSessionEvent[]): Promise<SessionEvent[]> {
     const json = toJson(events);
+    // The batch's JSON stands for its bodies (which add their seqs): a few bytes per event apart.
+    const bytes = Buffer.byteLength(json);
     const { rows } = await run<{ base: number }>(
       pool,
       `WITH s AS (
-         UPDATE sessions SET last_seq = last_seq + $2, updated_at = $3 WHERE id = $1 RETURNING last_seq - $2 AS base
+         UPDATE sessions SET last_seq = last_seq + $2, updated_at = $3, stored_bytes = stored_bytes + $5
+         WHERE id = $1 RETURNING last_seq - $2 AS base
        ), inserted AS (
          INSERT INTO events (session_id, seq, body)
          SELECT $1, s.base + e.ord, e.value || jsonb_build_object('seq', s.base + e.ord)
          FROM s, jsonb_array_elements($4::jsonb) WITH ORDINALITY AS e (value, ord)
        )
        SELECT base FROM s`,
-      [sessionId, events.length, events.at(-1)!.at, json],
+      [sessionId, events.length, events.at(-1)!.at, json, bytes],
     );
     const base = rows[0]?.base;
     if (base === undefined) throw new Error(`appendEvents: no session ${sessionId}`);
@@ -357,9 +374,11 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       const state = { status: row.status };
       let seq = row.last_seq;
       const bodies: string[] = [];
+      let bytes = 0;
       for (const e of events) {
         const body = toJson({ ...e, seq: ++seq });
         bodies.push(body);
+        bytes += Buffer.byteLength(body);
         // Ops see the event exactly as it is stored and read back.
         const event = JSON.parse(body) as SessionEvent;
         for (const op of projectionOf(event)) await apply(client, sessionId, seq, op, state);
@@ -371,8 +390,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
            INSERT INTO events (session_id, seq, body)
            SELECT $1, (e->>'seq')::int, e FROM jsonb_array_elements($2::jsonb) AS e
          )
-         UPDATE sessions SET status = $3, last_seq = $4, updated_at = $5 WHERE id = $1`,
-        [sessionId, `[${bodies.join(',')}]`, state.status, seq, events.at(-1)!.at],
+         UPDATE sessions SET status = $3, last_seq = $4, updated_at = $5, stored_bytes = stored_bytes + $6 WHERE id = $1`,
+        [sessionId, `[${bodies.join(',')}]`, state.status, seq, events.at(-1)!.at, bytes],
       );
       return bodies.map((body) => JSON.parse(body) as SessionEvent);
     });
@@ -382,18 +401,55 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   return reportUnavailable({
     // Several instances share one database: leases and seqs are arbitrated here.
     shared: true,
-    async createSession(s) {
-      const result = await run(
-        pool,
-        `INSERT INTO sessions (id, user_id, title, model, permission_mode, status, last_seq, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
-        [s.id, s.userId, s.title, s.model, s.permissionMode, s.status, s.lastSeq, s.createdAt, s.updatedAt],
-      );
-      return result.rowCount === 1;
+    async createSession(s, options) {
+      const max = options?.maxSessionsPerUser ?? 0;
+      return transaction(async (client): Promise<CreateSessionOutcome> => {
+        // Counting the session takes the owner's usage row lock (DO UPDATE locks the row even
+        // when its WHERE refuses): a createSession of the same user on any instance waits for
+        // this one to commit, then checks the bound against the count it left.
+        const { rows } = await run<{ counted: boolean; created: boolean }>(
+          client,
+          `WITH counted AS (
+             INSERT INTO user_usage AS u (user_id, sessions) VALUES ($2, 1)
+             ON CONFLICT (user_id) DO UPDATE SET sessions = u.sessions + 1 WHERE $10::int = 0 OR u.sessions < $10::int
+             RETURNING 1
+           ), created AS (
+             INSERT INTO sessions (id, user_id, title, model, permission_mode, status, last_seq, created_at, updated_at)
+             SELECT $1, $2, $3, $4, $5, $6, $7::int, $8, $9 FROM counted
+             ON CONFLICT (id) DO NOTHING
+             RETURNING 1
+           )
+           SELECT EXISTS (SELECT 1 FROM counted) AS counted, EXISTS (SELECT 1 FROM created) AS created`,
+          [s.id, s.userId, s.title, s.model, s.permissionMode, s.status, s.lastSeq, s.createdAt, s.updatedAt, max],
+        );
+        const { counted, created } = rows[0]!;
+        if (!counted) return 'over-quota';
+        if (created) return 'created';
+        // The id is taken: the session counted above does not exist.
+        await run(client, 'UPDATE user_usage SET sessions = sessions - 1 WHERE user_id = $1', [s.userId]);
+        return 'exists';
+      });
     },
-    async getSession(id) {
-      const [row] = await query<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`, [id]);
-      return row ? toSession(row) : null;
+    async getSession(id, options) {
+      if (!options?.withUsage) {
+        const [row] = await query<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $1`, [id]);
+        return row ? toSession(row) : null;
+      }
+      const [row] = await query<SessionRow & UsageColumns>(
+        `SELECT ${SESSION_COLUMNS_OF_S}, u.sessions AS owner_sessions,
+           (SELECT SUM(o.stored_bytes) FROM sessions o WHERE o.user_id = s.user_id) AS owner_stored_bytes
+         FROM sessions s LEFT JOIN user_usage u ON u.user_id = s.user_id WHERE s.id = $1`,
+        [id],
+      );
+      return row ? { ...toSession(row), ownerUsage: toUsage(row) } : null;
+    },
+    async getUsage(userId) {
+      const [row] = await query<UsageColumns>(
+        `SELECT (SELECT sessions FROM user_usage WHERE user_id = $1) AS owner_sessions,
+           (SELECT SUM(stored_bytes) FROM sessions WHERE user_id = $1) AS owner_stored_bytes`,
+        [userId],
+      );
+      return toUsage(row!);
     },
     async listSessions(userId, limit) {
       const rows = await query<SessionRow>(
@@ -414,8 +470,9 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
                 r AS (DELETE FROM permission_rules WHERE session_id = $1),
                 q AS (DELETE FROM queue WHERE session_id = $1),
                 c AS (DELETE FROM client_messages WHERE session_id = $1),
-                l AS (DELETE FROM leases WHERE session_id = $1)
-           DELETE FROM sessions WHERE id = $1`,
+                l AS (DELETE FROM leases WHERE session_id = $1),
+                gone AS (DELETE FROM sessions WHERE id = $1 RETURNING user_id)
+           UPDATE user_usage u SET sessions = u.sessions - 1 FROM gone WHERE u.user_id = gone.user_id`,
           [id],
         );
       });

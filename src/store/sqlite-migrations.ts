@@ -92,4 +92,22 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; sql: string }> =
       );
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- Quotas. Each session keeps the size of its events, on the row every append writes
+      -- anyway; a user's stored bytes are their sum, read with the session through
+      -- sessions_by_user (no index covers stored_bytes: appends would write it too). The
+      -- session count is kept per user and checked inside createSession's transaction.
+      ALTER TABLE sessions ADD COLUMN stored_bytes INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE user_usage (
+        user_id TEXT PRIMARY KEY,
+        sessions INTEGER NOT NULL
+      );
+      -- Back-fill from what exists (a body's size is its UTF-8 length, as appends count it).
+      UPDATE sessions SET stored_bytes = COALESCE(
+        (SELECT SUM(length(CAST(body AS BLOB))) FROM events WHERE events.session_id = sessions.id), 0);
+      INSERT INTO user_usage (user_id, sessions) SELECT user_id, COUNT(*) FROM sessions GROUP BY user_id;
+    `,
+  },
 ];

@@ -22,6 +22,7 @@ export type StoreAnswer =
 const METHODS = [
   'createSession',
   'getSession',
+  'getUsage',
   'listSessions',
   'deleteSession',
   'listUnsettledSessions',

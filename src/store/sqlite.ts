@@ -9,12 +9,36 @@ import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
 import type {
   ConfigRecord,
+  CreateSessionOutcome,
   MessageRecord,
   PermissionRecord,
   QueuedMessageRecord,
+  SessionRecord,
   Store,
   ToolCallRecord,
+  UsageRecord,
 } from './types.js';
+
+/** A user's usage as the queries read it: null for a user without sessions. */
+interface UsageColumns {
+  owner_sessions: number | null;
+  owner_stored_bytes: number | null;
+}
+
+const toUsage = (r: UsageColumns): UsageRecord => ({ sessions: r.owner_sessions ?? 0, storedBytes: r.owner_stored_bytes ?? 0 });
+
+/** A session's named parameters for the insert: exactly its columns. */
+const sessionParams = (s: SessionRecord) => ({
+  id: s.id,
+  userId: s.userId,
+  title: s.title,
+  model: s.model,
+  permissionMode: s.permissionMode,
+  status: s.status,
+  lastSeq: s.lastSeq,
+  createdAt: s.createdAt,
+  updatedAt: s.updatedAt,
+});
 
 export interface SqliteStoreOptions {
   /** Database file; its folder is created if missing. `:memory:` for a throwaway database. */
@@ -60,6 +84,22 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
        ON CONFLICT (id) DO NOTHING`,
     ),
     getSession: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?'),
+    getSessionWithUsage: db.prepare<[string], SessionRow & UsageColumns>(
+      `SELECT s.*, u.sessions AS owner_sessions,
+         (SELECT SUM(o.stored_bytes) FROM sessions o WHERE o.user_id = s.user_id) AS owner_stored_bytes
+       FROM sessions s LEFT JOIN user_usage u ON u.user_id = s.user_id WHERE s.id = ?`,
+    ),
+    getUsage: db.prepare<[{ userId: string }], UsageColumns>(
+      `SELECT (SELECT sessions FROM user_usage WHERE user_id = @userId) AS owner_sessions,
+         (SELECT SUM(stored_bytes) FROM sessions WHERE user_id = @userId) AS owner_stored_bytes`,
+    ),
+    ensureUsage: db.prepare<[string]>('INSERT INTO user_usage (user_id, sessions) VALUES (?, 0) ON CONFLICT DO NOTHING'),
+    sessionCount: db.prepare<[string], { sessions: number }>('SELECT sessions FROM user_usage WHERE user_id = ?'),
+    countSession: db.prepare<[string]>('UPDATE user_usage SET sessions = sessions + 1 WHERE user_id = ?'),
+    // Before the session row goes (its bytes go with it).
+    uncountSession: db.prepare<[string]>(
+      'UPDATE user_usage SET sessions = sessions - 1 WHERE user_id = (SELECT user_id FROM sessions WHERE id = ?)',
+    ),
     listSessions: db.prepare<[string, number], SessionRow>(
       'SELECT * FROM sessions WHERE user_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?',
     ),
@@ -67,8 +107,8 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
       `SELECT * FROM sessions WHERE status <> 'IDLE'
          OR id IN (SELECT DISTINCT session_id FROM queue)`,
     ),
-    setSessionState: db.prepare<[SessionStatus, number, string, string]>(
-      'UPDATE sessions SET status = ?, last_seq = ?, updated_at = ? WHERE id = ?',
+    setSessionState: db.prepare<[SessionStatus, number, string, number, string]>(
+      'UPDATE sessions SET status = ?, last_seq = ?, updated_at = ?, stored_bytes = stored_bytes + ? WHERE id = ?',
     ),
     insertEvent: db.prepare<[string, number, string]>('INSERT INTO events (session_id, seq, body) VALUES (?, ?, ?)'),
     readEvents: db.prepare<[string, number, number], { body: string }>(
@@ -223,19 +263,32 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
     const state = { status: row.status };
     let seq = row.last_seq;
     let updatedAt = row.updated_at;
+    let bytes = 0;
     const stored: SessionEvent[] = [];
     for (const e of events) {
       const event = { ...e, seq: ++seq } as SessionEvent;
-      q.insertEvent.run(sessionId, seq, JSON.stringify(event));
+      const body = JSON.stringify(event);
+      bytes += Buffer.byteLength(body);
+      q.insertEvent.run(sessionId, seq, body);
       for (const op of projectionOf(event)) apply(sessionId, seq, op, state);
       updatedAt = event.at;
       stored.push(event);
     }
-    q.setSessionState.run(state.status, seq, updatedAt, sessionId);
+    q.setSessionState.run(state.status, seq, updatedAt, bytes, sessionId);
     return stored;
   });
 
+  const create = db.transaction((session: SessionRecord, maxSessions: number): CreateSessionOutcome => {
+    q.ensureUsage.run(session.userId);
+    const { sessions } = q.sessionCount.get(session.userId)!;
+    if (maxSessions > 0 && sessions >= maxSessions) return 'over-quota';
+    if (q.insertSession.run(sessionParams(session)).changes === 0) return 'exists';
+    q.countSession.run(session.userId);
+    return 'created';
+  });
+
   const removeSession = db.transaction((id: string) => {
+    q.uncountSession.run(id);
     for (const statement of deleteAll) statement.run(id);
     deleteSessionRow.run(id);
   });
@@ -261,12 +314,19 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
   }
   return {
     shared: false,
-    async createSession(session) {
-      return q.insertSession.run(session).changes === 1;
+    async createSession(session, options) {
+      return create(session, options?.maxSessionsPerUser ?? 0);
     },
-    async getSession(id) {
-      const row = q.getSession.get(id);
-      return row ? toSession(row) : null;
+    async getSession(id, options) {
+      if (!options?.withUsage) {
+        const row = q.getSession.get(id);
+        return row ? toSession(row) : null;
+      }
+      const row = q.getSessionWithUsage.get(id);
+      return row ? { ...toSession(row), ownerUsage: toUsage(row) } : null;
+    },
+    async getUsage(userId) {
+      return toUsage(q.getUsage.get({ userId })!);
     },
     async listSessions(userId, limit) {
       return q.listSessions.all(userId, limit).map(toSession);

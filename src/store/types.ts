@@ -18,7 +18,27 @@ export interface SessionRecord {
   lastSeq: number;
   createdAt: string;
   updatedAt: string;
+  /**
+   * The owner's usage, read in the same query as the session: present only when
+   * `getSession` was asked for it (`withUsage`), so the quota check of `sendMessage` costs
+   * no store call of its own.
+   */
+  ownerUsage?: UsageRecord;
 }
+
+/**
+ * What one user keeps in the store, kept up to date inside the writes that change it, so it
+ * holds across instances and restarts. `storedBytes` is the UTF-8 size of the user's stored
+ * events as JSON (what the event log holds; messages and the queue are projections of it):
+ * each session counts its own, and this is their sum.
+ */
+export interface UsageRecord {
+  sessions: number;
+  storedBytes: number;
+}
+
+/** What `createSession` did: `exists` and `over-quota` wrote nothing. */
+export type CreateSessionOutcome = 'created' | 'exists' | 'over-quota';
 
 export interface ToolCallRecord {
   toolUseId: string;
@@ -115,12 +135,20 @@ export interface Store {
    */
   readonly shared: boolean;
 
-  /** Inserts a session; false (and nothing written) when the id exists. */
-  createSession(session: SessionRecord): Promise<boolean>;
-  getSession(id: string): Promise<SessionRecord | null>;
+  /**
+   * Inserts a session and counts it in its owner's usage, in one atomic step: `over-quota`
+   * when the owner already has `maxSessionsPerUser` sessions (0 or absent: no bound), checked
+   * under the owner's usage lock, so two instances racing at the bound cannot both pass it;
+   * `exists` when the id is taken. Either refusal writes nothing.
+   */
+  createSession(session: SessionRecord, options?: { maxSessionsPerUser?: number }): Promise<CreateSessionOutcome>;
+  /** The session; with `withUsage`, its `ownerUsage` too, from the same query. */
+  getSession(id: string, options?: { withUsage?: boolean }): Promise<SessionRecord | null>;
+  /** A user's usage; zeros for a user who has never had a session. */
+  getUsage(userId: string): Promise<UsageRecord>;
   /** A user's sessions, newest first. */
   listSessions(userId: string, limit: number): Promise<SessionRecord[]>;
-  /** Removes the session and everything that belongs to it. */
+  /** Removes the session and everything that belongs to it, and frees its space in its owner's usage. */
   deleteSession(id: string): Promise<void>;
   /**
    * Sessions that need attention at start-up: a turn left open (status not IDLE) or
@@ -128,7 +156,10 @@ export interface Store {
    */
   listUnsettledSessions(): Promise<SessionRecord[]>;
 
-  /** Appends in order, assigning seqs lastSeq+1…; returns the stored events. */
+  /**
+   * Appends in order, assigning seqs lastSeq+1…; returns the stored events. Their size is
+   * added to what the session counts in its owner's usage, in the same atomic step.
+   */
   appendEvents(sessionId: string, events: NewSessionEvent[]): Promise<SessionEvent[]>;
   /**
    * Events with seq > after, oldest first, at most `limit`. With `cap`, the read stops at the

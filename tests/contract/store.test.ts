@@ -1,13 +1,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NewSessionEvent, PermissionResolution, PermissionStatus } from '../../src/events/types.js';
+import type { NewSessionEvent, PermissionResolution, PermissionStatus, SessionEvent } from '../../src/events/types.js';
 import { createMemoryStore } from '../../src/store/memory.js';
 import { assistantMessageId } from '../../src/store/projection.js';
 import { createPostgresStore } from '../../src/store/postgres.js';
 import { ReadCapExceeded } from '../../src/store/read-cap.js';
+import { postgresMigrations } from '../../src/store/postgres-migrations.js';
 import { createSqliteStore } from '../../src/store/sqlite.js';
+import { sqliteMigrations } from '../../src/store/sqlite-migrations.js';
 import { createThreadedSqliteStore } from '../../src/store/sqlite-thread.js';
 import type { QueuedMessageRecord, Store } from '../../src/store/types.js';
 import {
@@ -36,6 +40,31 @@ interface Backend {
   open: () => Promise<{ store: Store; dispose?: () => Promise<void> }>;
   /** A server the backend needs: its suite skips (outside CI) or fails (in CI) without it. */
   requirement?: ServiceRequirement;
+  /**
+   * For a backend kept in a database: opens a store on one made as the last release before
+   * usage accounting left it (its migrations before that one) and filled by `seed`, plain SQL
+   * that both dialects take. What an upgrade meets.
+   */
+  openLegacy?: (seed: string) => Promise<{ store: Store; dispose?: () => Promise<void> }>;
+}
+
+/** The migration that added usage accounting, per backend: a legacy database stops before it. */
+const SQLITE_USAGE_VERSION = 3;
+const POSTGRES_USAGE_VERSION = 2;
+
+/** A SQLite file at the schema before usage accounting, holding `seed`. */
+function legacySqlite(seed: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-store-'));
+  const path = join(dir, 'switchboard.db');
+  const db = new Database(path);
+  db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+  for (const migration of sqliteMigrations.filter((m) => m.version < SQLITE_USAGE_VERSION)) {
+    db.exec(migration.sql);
+    db.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(migration.version, new Date().toISOString());
+  }
+  db.exec(seed);
+  db.close();
+  return { path, dispose: async () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 const backends: Backend[] = [
@@ -49,6 +78,10 @@ const backends: Backend[] = [
       const store = createSqliteStore({ path: join(dir, 'switchboard.db'), checkpointIntervalMs: 5 });
       return { store, dispose: async () => rmSync(dir, { recursive: true, force: true }) };
     },
+    openLegacy: async (seed) => {
+      const { path, dispose } = legacySqlite(seed);
+      return { store: createSqliteStore({ path, checkpointIntervalMs: 5 }), dispose };
+    },
   },
   {
     // As the server runs it: the same, on a thread of its own.
@@ -58,6 +91,10 @@ const backends: Backend[] = [
       const store = createThreadedSqliteStore({ path: join(dir, 'switchboard.db'), checkpointIntervalMs: 5 });
       return { store, dispose: async () => rmSync(dir, { recursive: true, force: true }) };
     },
+    openLegacy: async (seed) => {
+      const { path, dispose } = legacySqlite(seed);
+      return { store: createThreadedSqliteStore({ path, checkpointIntervalMs: 5 }), dispose };
+    },
   },
   {
     name: 'postgres',
@@ -66,6 +103,27 @@ const backends: Backend[] = [
     open: async () => {
       const db = await createTestDatabase();
       try {
+        return { store: await createPostgresStore({ connectionString: db.url }), dispose: db.drop };
+      } catch (error) {
+        await db.drop();
+        throw error;
+      }
+    },
+    openLegacy: async (seed) => {
+      const db = await createTestDatabase();
+      try {
+        const client = new pg.Client({ connectionString: db.url });
+        await client.connect();
+        try {
+          await client.query('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+          for (const migration of postgresMigrations.filter((m) => m.version < POSTGRES_USAGE_VERSION)) {
+            await client.query(migration.sql);
+            await client.query('INSERT INTO schema_migrations VALUES ($1, $2)', [migration.version, new Date().toISOString()]);
+          }
+          await client.query(seed);
+        } finally {
+          await client.end();
+        }
         return { store: await createPostgresStore({ connectionString: db.url }), dispose: db.drop };
       } catch (error) {
         await db.drop();
@@ -87,7 +145,18 @@ const queued = (turnId: string, text = `queued ${turnId}`): QueuedMessageRecord 
   createdAt: at(0),
 });
 
-function describeStore({ name, open, requirement }: Backend) {
+/** What usage counts for events as stored: the UTF-8 size of each one's JSON. */
+const jsonBytes = (events: SessionEvent[]) => events.reduce((sum, e) => sum + Buffer.byteLength(JSON.stringify(e)), 0);
+
+/**
+ * Usage bytes near `expected` for `events` events: a store may count a batch's JSON rather
+ * than each stored body (PostgreSQL's single-statement appends), a few bytes apart per event.
+ */
+function expectBytesNear(actual: number, expected: number, events: number) {
+  expect(Math.abs(actual - expected)).toBeLessThanOrEqual(16 * events);
+}
+
+function describeStore({ name, open, requirement, openLegacy }: Backend) {
   const title = `Store contract: ${name}`;
   const suite = () => {
     let store: Store;
@@ -104,7 +173,7 @@ function describeStore({ name, open, requirement }: Backend) {
     /** A new session of its own (and of a user of its own unless given), with no events. */
     async function newSession(overrides: { userId?: string; createdAt?: string } = {}) {
       const record = sessionRecord({ id: uniqueId('s'), userId: uniqueId('u'), ...overrides });
-      expect(await store.createSession(record)).toBe(true);
+      expect(await store.createSession(record)).toBe('created');
       return record;
     }
 
@@ -120,13 +189,13 @@ function describeStore({ name, open, requirement }: Backend) {
           title: 'Ünïcode ✓',
           permissionMode: 'DENY_ALL',
         });
-        expect(await store.createSession(record)).toBe(true);
+        expect(await store.createSession(record)).toBe('created');
         expect(await store.getSession(record.id)).toEqual(record);
       });
 
       it('refuses a duplicate id and writes nothing', async () => {
         const record = await newSession();
-        expect(await store.createSession({ ...record, title: 'other', userId: uniqueId('u') })).toBe(false);
+        expect(await store.createSession({ ...record, title: 'other', userId: uniqueId('u') })).toBe('exists');
         expect(await store.getSession(record.id)).toEqual(record);
       });
 
@@ -171,7 +240,7 @@ function describeStore({ name, open, requirement }: Backend) {
         expect(await store.listSessions(session.userId, 10)).toEqual([]);
 
         // A new session with the same id starts from nothing.
-        expect(await store.createSession(session)).toBe(true);
+        expect(await store.createSession(session)).toBe('created');
         expect(await store.getSession(id)).toEqual(session);
         expect(await store.readEvents(id, 0, 100)).toEqual([]);
         expect(await store.listMessages(id)).toEqual([]);
@@ -563,6 +632,141 @@ function describeStore({ name, open, requirement }: Backend) {
         await store.deleteSession(id);
         expect(await store.getLease(id)).toBeNull();
       });
+    });
+
+    describe('usage', () => {
+      it("counts a user's sessions and the bytes of their events, per user", async () => {
+        const alice = uniqueId('u');
+        const bob = uniqueId('u');
+        expect(await store.getUsage(alice)).toEqual({ sessions: 0, storedBytes: 0 });
+        const one = await newSession({ userId: alice });
+        const two = await newSession({ userId: alice });
+        await newSession({ userId: bob });
+        expect(await store.getUsage(alice)).toEqual({ sessions: 2, storedBytes: 0 });
+        expect(await store.getUsage(bob)).toEqual({ sessions: 1, storedBytes: 0 });
+
+        // A batch with projections, then one of deltas only (PostgreSQL takes another path).
+        const first = await store.appendEvents(one.id, [userMessage(one.id, 'x'.repeat(5000)), textComplete(one.id, 'é'.repeat(3000))]);
+        const second = await store.appendEvents(two.id, ['a', 'b', 'c'].map((d) => delta(two.id, d.repeat(1000))));
+        const stored = [...first, ...second];
+        const { storedBytes } = await store.getUsage(alice);
+        expect(storedBytes).toBeGreaterThan(5000 + 6000 + 3000);
+        expectBytesNear(storedBytes, jsonBytes(stored), stored.length);
+        expect(await store.getUsage(bob)).toEqual({ sessions: 1, storedBytes: 0 });
+
+        // The session read carries its owner's usage when asked, and only then.
+        expect((await store.getSession(one.id, { withUsage: true }))?.ownerUsage).toEqual({ sessions: 2, storedBytes });
+        expect(await store.getSession(one.id, { withUsage: true })).toEqual({
+          ...(await store.getSession(one.id)),
+          ownerUsage: { sessions: 2, storedBytes },
+        });
+        expect(await store.getSession(one.id)).not.toHaveProperty('ownerUsage');
+        expect(await store.getSession(uniqueId('absent'), { withUsage: true })).toBeNull();
+      });
+
+      it('frees exactly what a session counted when it is deleted', async () => {
+        const userId = uniqueId('u');
+        const kept = await newSession({ userId });
+        const gone = await newSession({ userId });
+        await store.appendEvents(kept.id, [userMessage(kept.id, 'kept'), delta(kept.id, 'k'.repeat(2000))]);
+        const before = await store.getUsage(userId);
+        await store.appendEvents(gone.id, [userMessage(gone.id, 'gone'), textComplete(gone.id, 'g'.repeat(4000))]);
+        await store.appendEvents(gone.id, [delta(gone.id, 'more')]);
+        expect((await store.getUsage(userId)).storedBytes).toBeGreaterThan(before.storedBytes + 4000);
+
+        await store.deleteSession(gone.id);
+        expect(await store.getUsage(userId)).toEqual({ sessions: 1, storedBytes: before.storedBytes });
+        await store.deleteSession(gone.id); // twice frees nothing more
+        await store.deleteSession(uniqueId('absent'));
+        expect(await store.getUsage(userId)).toEqual({ sessions: 1, storedBytes: before.storedBytes });
+        await store.deleteSession(kept.id);
+        expect(await store.getUsage(userId)).toEqual({ sessions: 0, storedBytes: 0 });
+      });
+
+      it('refuses createSession past maxSessionsPerUser and writes nothing', async () => {
+        const userId = uniqueId('u');
+        const quota = { maxSessionsPerUser: 2 };
+        const record = () => sessionRecord({ id: uniqueId('s'), userId });
+        const [a, b, c] = [record(), record(), record()];
+        expect(await store.createSession(a, quota)).toBe('created');
+        expect(await store.createSession(b, quota)).toBe('created');
+        expect(await store.createSession(c, quota)).toBe('over-quota');
+        expect(await store.getSession(c.id)).toBeNull();
+        expect((await store.listSessions(userId, 10)).map((s) => s.id).sort()).toEqual([a.id, b.id].sort());
+        expect(await store.getUsage(userId)).toEqual({ sessions: 2, storedBytes: 0 });
+
+        // A taken id is refused without counting; another user is not bound by this one's count.
+        expect(await store.createSession({ ...a, title: 'again' }, { maxSessionsPerUser: 5 })).toBe('exists');
+        expect(await store.getUsage(userId)).toEqual({ sessions: 2, storedBytes: 0 });
+        expect(await store.createSession(sessionRecord({ id: uniqueId('s'), userId: uniqueId('u') }), quota)).toBe('created');
+
+        // 0 (or no bound given) bounds nothing; deleting makes room under the bound.
+        expect(await store.createSession(c, { maxSessionsPerUser: 0 })).toBe('created');
+        expect(await store.getUsage(userId)).toEqual({ sessions: 3, storedBytes: 0 });
+        await store.deleteSession(a.id);
+        await store.deleteSession(b.id);
+        expect(await store.createSession(a, quota)).toBe('created');
+        expect(await store.createSession(b, quota)).toBe('over-quota');
+        expect(await store.getUsage(userId)).toEqual({ sessions: 2, storedBytes: 0 });
+      });
+
+      it('lets exactly maxSessionsPerUser of many concurrent creates through', async () => {
+        const userId = uniqueId('u');
+        const outcomes = await Promise.all(
+          Array.from({ length: 20 }, () => store.createSession(sessionRecord({ id: uniqueId('s'), userId }), { maxSessionsPerUser: 5 })),
+        );
+        expect(outcomes.filter((o) => o === 'created')).toHaveLength(5);
+        expect(outcomes.filter((o) => o === 'over-quota')).toHaveLength(15);
+        expect(await store.listSessions(userId, 100)).toHaveLength(5);
+        expect(await store.getUsage(userId)).toEqual({ sessions: 5, storedBytes: 0 });
+      });
+
+      if (openLegacy) {
+        it('back-fills usage when it opens a database from before usage accounting', async () => {
+          const body = (e: SessionEvent) => `'${JSON.stringify(e)}'`;
+          const events = {
+            a1: [
+              { ...userMessage('a1', 'hello there'), seq: 1 },
+              { ...textComplete('a1', 'é'.repeat(500)), seq: 2 },
+            ] as SessionEvent[],
+            b1: [{ ...userMessage('b1', 'b'.repeat(1000)), seq: 1 }] as SessionEvent[],
+          };
+          const session = (id: string, userId: string, lastSeq: number) =>
+            `('${id}', '${userId}', 'Old', 'demo', 'ASK', 'IDLE', ${lastSeq}, '${at(0)}', '${at(0)}')`;
+          const seed = `
+            INSERT INTO sessions (id, user_id, title, model, permission_mode, status, last_seq, created_at, updated_at)
+            VALUES ${session('a1', 'alice', 2)}, ${session('a2', 'alice', 0)}, ${session('b1', 'bob', 1)};
+            INSERT INTO events (session_id, seq, body) VALUES
+              ('a1', 1, ${body(events.a1[0]!)}), ('a1', 2, ${body(events.a1[1]!)}), ('b1', 1, ${body(events.b1[0]!)});
+          `;
+          const legacy = await openLegacy(seed);
+          try {
+            const old = legacy.store;
+            const alice = await old.getUsage('alice');
+            const bob = await old.getUsage('bob');
+            expect(alice.sessions).toBe(2);
+            expect(bob.sessions).toBe(1);
+            // A body kept as text counts as it is; PostgreSQL's JSONB prints a few bytes more.
+            expect(alice.storedBytes).toBeGreaterThanOrEqual(jsonBytes(events.a1));
+            expect(alice.storedBytes).toBeLessThanOrEqual(jsonBytes(events.a1) * 1.1);
+            expect(bob.storedBytes).toBeGreaterThanOrEqual(jsonBytes(events.b1));
+            expect(bob.storedBytes).toBeLessThanOrEqual(jsonBytes(events.b1) * 1.1);
+            expect((await old.getSession('b1', { withUsage: true }))?.ownerUsage).toEqual(bob);
+
+            // What existed counts as if it had been made here: deleting frees it, the bound sees it.
+            await old.deleteSession('a1');
+            expect(await old.getUsage('alice')).toEqual({ sessions: 1, storedBytes: 0 });
+            const appended = await old.appendEvents('a2', [userMessage('a2', 'new')]);
+            expectBytesNear((await old.getUsage('alice')).storedBytes, jsonBytes(appended), 1);
+            expect(await old.createSession(sessionRecord({ id: 'a3', userId: 'alice' }), { maxSessionsPerUser: 2 })).toBe('created');
+            expect(await old.createSession(sessionRecord({ id: 'a4', userId: 'alice' }), { maxSessionsPerUser: 2 })).toBe('over-quota');
+            expect(await old.getUsage('bob')).toEqual(bob);
+          } finally {
+            await legacy.store.close();
+            await legacy.dispose?.();
+          }
+        });
+      }
     });
 
     describe('copies', () => {

@@ -31,6 +31,8 @@ describe('loadConfig', () => {
       permissionTimeoutMs: 300_000,
       leaseTtlMs: 10_000,
       maxResponseBytes: 16 * 1024 * 1024,
+      maxSessionsPerUser: 1000,
+      maxStoredBytesPerUser: 1_073_741_824,
     });
   });
 
@@ -51,6 +53,8 @@ describe('loadConfig', () => {
         PERMISSION_TIMEOUT_MS: '1000',
         LEASE_TTL_MS: '2500',
         MAX_RESPONSE_BYTES: '65536',
+        MAX_SESSIONS_PER_USER: '20',
+        MAX_STORED_BYTES_PER_USER: '5000000000',
       }),
     ).toEqual({
       port: 8080,
@@ -68,6 +72,8 @@ describe('loadConfig', () => {
       permissionTimeoutMs: 1000,
       leaseTtlMs: 2500,
       maxResponseBytes: 65536,
+      maxSessionsPerUser: 20,
+      maxStoredBytesPerUser: 5_000_000_000,
     });
   });
 
@@ -97,6 +103,12 @@ describe('loadConfig', () => {
     ['AUTH_JWKS_URL', 'not a url'],
     ['AUTH_JWKS_URL', 'file:///etc/jwks.json'],
     ['AGENT', 'other'],
+    ['MAX_SESSIONS_PER_USER', '-1'],
+    ['MAX_SESSIONS_PER_USER', 'many'],
+    ['MAX_SESSIONS_PER_USER', '3000000000'],
+    ['MAX_STORED_BYTES_PER_USER', '1.5'],
+    ['MAX_STORED_BYTES_PER_USER', '1GiB'],
+    ['MAX_STORED_BYTES_PER_USER', '99999999999999999999'],
     // A value with a line break must not break the message over lines.
     ['PORT', '40\n00'],
     ['AGENT', 'demo\nx'],
@@ -155,6 +167,13 @@ describe('loadConfig', () => {
     expect(error.message).toContain('AUTH_JWKS_URL');
     expect(error.message).not.toMatch(/\n/);
     expect(loadConfig({ [name]: 'x', AUTH_SECRET: 's3cret' })).toMatchObject({ authSecret: 's3cret' });
+  });
+
+  it('takes 0 for a quota: no bound', () => {
+    expect(loadConfig({ MAX_SESSIONS_PER_USER: '0', MAX_STORED_BYTES_PER_USER: '0' })).toMatchObject({
+      maxSessionsPerUser: 0,
+      maxStoredBytesPerUser: 0,
+    });
   });
 
   it.each(['127.0.0.1', 'localhost', '::1'])('serves loopback HOST=%s without AUTH_SECRET', (host) => {
