@@ -425,6 +425,19 @@ describe('failures and retries', () => {
     ]);
   });
 
+  it('completes a text block the provider ended before a failure, as the final text', async () => {
+    provider.script({
+      parts: [{ type: 'text_delta', text: 'All I had' }, { type: 'text_end' }],
+      fail: providerError('error', 'malformed event', { streamed: true }),
+    });
+    const run = start('hi');
+    expect((await failure(run)).code).toBe('PROVIDER_ERROR');
+    expect(run.events).toEqual([
+      { type: 'text', delta: 'All I had' },
+      { type: 'text_end', isIntermediate: false },
+    ]);
+  });
+
   it('does not retry a part received even when the provider claims nothing streamed', async () => {
     provider.script({ parts: [{ type: 'text_delta', text: 'x' }], fail: providerError('unavailable', 'gone', { streamed: false }) });
     const run = start('hi');
