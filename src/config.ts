@@ -21,8 +21,24 @@ export interface Config {
   authIssuer: string | null;
   /** When set, a token's `aud` must be (or contain) this (with either way of authenticating). */
   authAudience: string | null;
-  /** Which agent runs turns. @default 'demo' */
-  agent: 'demo';
+  /** Which agent runs turns (`AGENT`). @default 'demo' */
+  agent: AgentKind;
+  /** `MODELS`: model ids the agent serves, the first the default; null: the agent's own list. */
+  models: string[] | null;
+  /** `ANTHROPIC_API_KEY`; required when `agent` is `anthropic`. Never printed. */
+  anthropicApiKey: string | null;
+  /** `ANTHROPIC_BASE_URL`, without a trailing slash. @default 'https://api.anthropic.com' */
+  anthropicBaseUrl: string;
+  /** `OPENAI_API_KEY`, for servers that want one. Never printed. */
+  openaiApiKey: string | null;
+  /** `OPENAI_BASE_URL`, with its `/v1`, without a trailing slash. @default 'https://api.openai.com/v1' */
+  openaiBaseUrl: string;
+  /** `AGENT_MAX_TOKENS`: output token bound of one model request. @default 8192 */
+  agentMaxTokens: number;
+  /** `AGENT_MAX_STEPS`: most model requests in one turn. @default 25 */
+  agentMaxSteps: number;
+  /** `AGENT_SYSTEM_PROMPT`; null: the built-in one. */
+  agentSystemPrompt: string | null;
   /** @default 50 */
   coalesceWindowMs: number;
   /** @default 16384 */
@@ -38,6 +54,9 @@ export interface Config {
   /** `MAX_STORED_BYTES_PER_USER`: bytes of stored events past which sendMessage is refused; 0: no bound. @default 1073741824 */
   maxStoredBytesPerUser: number;
 }
+
+export const AGENT_KINDS = ['demo', 'anthropic', 'openai'] as const;
+export type AgentKind = (typeof AGENT_KINDS)[number];
 
 /** A configuration value that cannot work; its message is one line naming the variable. */
 export class ConfigError extends Error {
@@ -93,8 +112,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `HOST=${JSON.stringify(host)} is not a loopback address and neither AUTH_SECRET nor AUTH_JWKS_URL is set: set one, or ALLOW_UNAUTHENTICATED=1 to serve everyone as one user.`,
     );
   }
-  const agent = text('AGENT') ?? 'demo';
-  if (agent !== 'demo') throw new ConfigError(`AGENT must be "demo", got ${JSON.stringify(agent)}.`);
+  // Agents (issue 12): which one runs turns, and what a real model needs.
+  const agent = (text('AGENT') ?? 'demo') as AgentKind;
+  if (!AGENT_KINDS.includes(agent)) {
+    throw new ConfigError(`AGENT must be one of ${AGENT_KINDS.map((k) => `"${k}"`).join(', ')}, got ${JSON.stringify(agent)}.`);
+  }
+  /** An API key goes into a header as is: printable ASCII only. Its value is never echoed. */
+  const apiKey = (name: string) => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return null;
+    if (!/^[\x21-\x7e]+$/.test(raw.trim())) throw new ConfigError(`${name} is not a valid API key: it holds spaces or characters that are not printable ASCII.`);
+    return raw.trim();
+  };
+  const baseUrl = (name: string, fallback: string) => (url(name, ['https', 'http']) ?? fallback).replace(/\/+$/, '');
+  const anthropicApiKey = apiKey('ANTHROPIC_API_KEY');
+  if (agent === 'anthropic' && anthropicApiKey === null) {
+    throw new ConfigError('ANTHROPIC_API_KEY is required when AGENT=anthropic.');
+  }
+  const openaiApiKey = apiKey('OPENAI_API_KEY');
+  const openaiBaseUrl = baseUrl('OPENAI_BASE_URL', 'https://api.openai.com/v1');
+  // OpenAI itself always wants a key; a local server (Ollama, llama.cpp, vLLM) usually does not.
+  if (agent === 'openai' && openaiApiKey === null && new URL(openaiBaseUrl).hostname === 'api.openai.com') {
+    throw new ConfigError('OPENAI_API_KEY is required for api.openai.com; for a local server, set OPENAI_BASE_URL to it.');
+  }
+  const agentConfig = {
+    models: modelList(text('MODELS')),
+    anthropicApiKey,
+    anthropicBaseUrl: baseUrl('ANTHROPIC_BASE_URL', 'https://api.anthropic.com'),
+    openaiApiKey,
+    openaiBaseUrl,
+    agentMaxTokens: int('AGENT_MAX_TOKENS', 8192, 1, 1_000_000),
+    agentMaxSteps: int('AGENT_MAX_STEPS', 25, 1, 1000),
+    agentSystemPrompt: text('AGENT_SYSTEM_PROMPT'),
+  };
 
   return {
     port: int('PORT', 4000, 0, 65535),
@@ -116,5 +166,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // The stores count sessions in a 32-bit column.
     maxSessionsPerUser: int('MAX_SESSIONS_PER_USER', defaultLimits.maxSessionsPerUser, 0, 2 ** 31 - 1),
     maxStoredBytesPerUser: int('MAX_STORED_BYTES_PER_USER', defaultLimits.maxStoredBytesPerUser, 0, Number.MAX_SAFE_INTEGER),
+    ...agentConfig,
   };
+}
+
+/** `MODELS`: comma-separated ids, blanks around them ignored, each once; null when unset. */
+function modelList(raw: string | null): string[] | null {
+  if (raw === null) return null;
+  const ids = [...new Set(raw.split(',').map((id) => id.trim()))];
+  if (ids.some((id) => id === '' || /\s/.test(id))) {
+    throw new ConfigError(`MODELS must be comma-separated model ids without spaces inside, got ${JSON.stringify(raw)}.`);
+  }
+  return ids;
 }

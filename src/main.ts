@@ -1,3 +1,4 @@
+import { createAgentFromConfig } from './agents/index.js';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createMemoryPubSub } from './events/pubsub/memory.js';
@@ -8,9 +9,11 @@ import type { Store } from './store/types.js';
 /** Entry point: configuration from the environment, then serve until SIGTERM/SIGINT. */
 async function main() {
   const config = loadConfig();
+  const agent = await createAgentFromConfig(config);
   const store = await openStore(config);
   const pubsub = await openPubSub(config);
   const app = createApp({
+    agent,
     port: config.port,
     host: config.host,
     dataDir: config.dataDir,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sleep, systemClock, type Clock, type TimerHandle } from '../clock.js';
-import { readWorkspaceFile, resolveInWorkspace, WorkspaceError, writeWorkspaceFile } from './tools.js';
+import { callTool, readFileTool, writeFileTool, type Tool, type ToolOutcome } from './tools/index.js';
 import { AgentError, type Agent, type AgentEvent, type AgentTurn } from './types.js';
 
 export interface DemoAgentOptions {
@@ -127,41 +127,16 @@ async function* write(turn: AgentTurn, args: string): Emit {
   turn.signal.throwIfAborted();
   const match = /^(\S+)(?:\s([\s\S]*))?$/.exec(args);
   if (!match) throw new AgentError(WRITE_USAGE);
-  const path = match[1]!;
-  const text = match[2] ?? '';
-  const toolName = 'write_file';
+  const input = { path: match[1]!, text: match[2] ?? '' };
   const toolUseId = newToolUseId();
-  yield { type: 'tool_start', toolUseId, toolName, input: { path, text }, intent: `Write ${path}`, displayName: 'Write file' };
-
-  // A path that escapes is refused before anyone is asked: there is nothing to allow.
-  const refused = await refusal(() => resolveInWorkspace(turn.workspace, path));
-  if (refused) {
-    yield { type: 'tool_result', toolUseId, toolName, result: refused, isError: true };
-    yield usage(turn, 0);
-    return;
-  }
-
-  const bytes = Buffer.byteLength(text, 'utf8');
-  const allowed = await turn.requestPermission({
-    toolName,
-    toolUseId,
-    command: `write ${path}`,
-    description: `Write ${bytes} bytes to ${path} in the session's workspace`,
-  });
-  turn.signal.throwIfAborted();
-  if (!allowed) {
-    yield { type: 'tool_result', toolUseId, toolName, result: `Permission denied: ${toolName}`, isError: true };
+  yield toolStart(writeFileTool, toolUseId, input);
+  const outcome = await callTool(writeFileTool, input, { ...turn, toolUseId });
+  yield toolResult(writeFileTool, toolUseId, outcome);
+  if (outcome.denied) {
     yield { type: 'text', delta: 'Permission denied.' };
     yield { type: 'text_end' };
-    yield usage(turn, 1);
-    return;
   }
-
-  // Resolved again inside: the path may have changed while a human was deciding.
-  const result = await toolResult(async () => `wrote ${await writeWorkspaceFile(turn.workspace, path, text)} bytes to ${path}`);
-  turn.signal.throwIfAborted();
-  yield { type: 'tool_result', toolUseId, toolName, ...result };
-  yield usage(turn, 0);
+  yield usage(turn, outcome.denied ? 1 : 0);
 }
 
 const READ_USAGE = 'Usage: /read PATH';
@@ -170,12 +145,10 @@ async function* read(turn: AgentTurn, args: string): Emit {
   turn.signal.throwIfAborted();
   const path = args.trim();
   if (path === '' || /\s/.test(path)) throw new AgentError(READ_USAGE);
-  const toolName = 'read_file';
+  const input = { path };
   const toolUseId = newToolUseId();
-  yield { type: 'tool_start', toolUseId, toolName, input: { path }, intent: `Read ${path}`, displayName: 'Read file' };
-  const result = await toolResult(() => readWorkspaceFile(turn.workspace, path));
-  turn.signal.throwIfAborted();
-  yield { type: 'tool_result', toolUseId, toolName, ...result };
+  yield toolStart(readFileTool, toolUseId, input);
+  yield toolResult(readFileTool, toolUseId, await callTool(readFileTool, input, { ...turn, toolUseId }));
   yield usage(turn, 0);
 }
 
@@ -339,21 +312,11 @@ function newToolUseId(): string {
   return `toolu_demo_${randomUUID()}`;
 }
 
-/** Runs a workspace tool; its user-facing failure becomes the tool result's error text. */
-async function toolResult(run: () => Promise<string>): Promise<{ result: string; isError: boolean }> {
-  try {
-    return { result: await run(), isError: false };
-  } catch (error) {
-    if (error instanceof WorkspaceError) return { result: error.message, isError: true };
-    throw error;
-  }
+/** The same ToolStart a model agent yields for this tool and input. */
+function toolStart<Input>(tool: Tool<Input>, toolUseId: string, input: Input): AgentEvent {
+  return { type: 'tool_start', toolUseId, toolName: tool.spec.name, input, intent: tool.intent(input), displayName: tool.displayName };
 }
 
-/** The user-facing reason a workspace check fails, or null when it passes. */
-async function refusal(check: () => Promise<unknown>): Promise<string | null> {
-  const { result, isError } = await toolResult(async () => {
-    await check();
-    return '';
-  });
-  return isError ? result : null;
+function toolResult(tool: Tool, toolUseId: string, { result, isError }: ToolOutcome): AgentEvent {
+  return { type: 'tool_result', toolUseId, toolName: tool.spec.name, result, isError };
 }

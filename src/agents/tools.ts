@@ -1,4 +1,4 @@
-import { lstat, mkdir, readFile, readlink, realpath, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, realpath, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep, win32 } from 'node:path';
 
 /**
@@ -76,6 +76,58 @@ export async function readWorkspaceFile(workspace: string, path: string): Promis
   } catch (error) {
     throw fsError(error, path);
   }
+}
+
+/** Most entries one listing returns, so a huge workspace cannot flood the model's context. */
+export const MAX_LISTED_ENTRIES = 1000;
+
+/**
+ * Lists the folder `path` inside the workspace (the workspace itself when `path` is absent,
+ * empty or `.`), recursively, depth first in name order: one path a line, relative to the
+ * workspace (so each can be passed to the other tools as is), folders ending in `/`. A
+ * workspace that does not exist yet is empty. Symbolic links are listed but never followed,
+ * so a link cannot lead the listing outside. Past `maxEntries` the listing stops with a last
+ * line saying so.
+ */
+export async function listWorkspaceFiles(
+  workspace: string,
+  path?: string,
+  maxEntries = MAX_LISTED_ENTRIES,
+): Promise<string> {
+  const root = resolve(workspace);
+  const atRoot = path === undefined || path === '' || path === '.' || path === './';
+  const start = atRoot ? root : await resolveInWorkspace(workspace, path);
+  const prefix = atRoot ? '' : relative(await realpathOfNearest(root), start).split(sep).join('/') + '/';
+
+  const lines: string[] = [];
+  let truncated = false;
+  const walk = async (folder: string, rel: string, top: boolean): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(folder, { withFileTypes: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException | null)?.code;
+      if (top && atRoot && code === 'ENOENT') return;
+      if (!top) return; // A folder that vanished or cannot be read mid-walk: skip it.
+      if (code === 'ENOENT') throw new WorkspaceError(`no such folder: ${path}`, { cause: error });
+      if (code === 'ENOTDIR') throw new WorkspaceError(`not a folder: ${path}`, { cause: error });
+      throw fsError(error, path ?? '.');
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      if (lines.length >= maxEntries) {
+        truncated = true;
+        return;
+      }
+      const isFolder = entry.isDirectory();
+      const name = `${rel}${entry.name}${isFolder ? '/' : ''}`;
+      lines.push(name);
+      if (isFolder) await walk(join(folder, entry.name), name, false);
+    }
+  };
+  await walk(start, prefix, true);
+  if (truncated) lines.push(`… (stopped after ${maxEntries} entries: list a folder to see more)`);
+  return lines.join('\n');
 }
 
 function escapes(path: string): WorkspaceError {

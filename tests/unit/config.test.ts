@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createAgentFromConfig } from '../../src/agents/index.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
 /** The ConfigError that loading this environment throws (fails if it loads). */
@@ -12,6 +13,18 @@ function configError(env: NodeJS.ProcessEnv): ConfigError {
   }
   throw new Error(`loadConfig(${JSON.stringify(env)}) did not throw`);
 }
+
+/** The agent settings of an environment that sets none of them. */
+const AGENT_DEFAULTS = {
+  models: null,
+  anthropicApiKey: null,
+  anthropicBaseUrl: 'https://api.anthropic.com',
+  openaiApiKey: null,
+  openaiBaseUrl: 'https://api.openai.com/v1',
+  agentMaxTokens: 8192,
+  agentMaxSteps: 25,
+  agentSystemPrompt: null,
+};
 
 describe('loadConfig', () => {
   it('has a default for everything', () => {
@@ -33,6 +46,7 @@ describe('loadConfig', () => {
       maxResponseBytes: 16 * 1024 * 1024,
       maxSessionsPerUser: 1000,
       maxStoredBytesPerUser: 1_073_741_824,
+      ...AGENT_DEFAULTS,
     });
   });
 
@@ -74,6 +88,7 @@ describe('loadConfig', () => {
       maxResponseBytes: 65536,
       maxSessionsPerUser: 20,
       maxStoredBytesPerUser: 5_000_000_000,
+      ...AGENT_DEFAULTS,
     });
   });
 
@@ -178,5 +193,78 @@ describe('loadConfig', () => {
 
   it.each(['127.0.0.1', 'localhost', '::1'])('serves loopback HOST=%s without AUTH_SECRET', (host) => {
     expect(loadConfig({ HOST: host }).host).toBe(host);
+  });
+});
+
+describe('loadConfig: agents', () => {
+  const KEY = 'sk-ant-api03-abcdefghijklmnop';
+
+  it('reads every agent variable', () => {
+    expect(
+      loadConfig({
+        AGENT: 'anthropic',
+        MODELS: ' claude-a , claude-b,claude-a ',
+        ANTHROPIC_API_KEY: ` ${KEY} `,
+        ANTHROPIC_BASE_URL: 'https://gateway.example/anthropic/',
+        OPENAI_API_KEY: 'sk-other',
+        OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1',
+        AGENT_MAX_TOKENS: '1024',
+        AGENT_MAX_STEPS: '3',
+        AGENT_SYSTEM_PROMPT: 'You are terse.',
+      }),
+    ).toMatchObject({
+      agent: 'anthropic',
+      models: ['claude-a', 'claude-b'],
+      anthropicApiKey: KEY,
+      anthropicBaseUrl: 'https://gateway.example/anthropic',
+      openaiApiKey: 'sk-other',
+      openaiBaseUrl: 'http://127.0.0.1:11434/v1',
+      agentMaxTokens: 1024,
+      agentMaxSteps: 3,
+      agentSystemPrompt: 'You are terse.',
+    });
+  });
+
+  it('runs AGENT=openai against a local server without a key', () => {
+    expect(loadConfig({ AGENT: 'openai', OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1', MODELS: 'llama3.2' })).toMatchObject({
+      agent: 'openai',
+      models: ['llama3.2'],
+      openaiApiKey: null,
+    });
+  });
+
+  it.each([
+    [{ AGENT: 'claude' }, 'AGENT'],
+    [{ AGENT: 'anthropic' }, 'ANTHROPIC_API_KEY'],
+    [{ AGENT: 'anthropic', ANTHROPIC_API_KEY: '  ' }, 'ANTHROPIC_API_KEY'],
+    [{ AGENT: 'openai' }, 'OPENAI_API_KEY'],
+    [{ AGENT: 'openai', OPENAI_BASE_URL: 'https://api.openai.com/v1/' }, 'OPENAI_API_KEY'],
+    [{ ANTHROPIC_BASE_URL: 'not a url' }, 'ANTHROPIC_BASE_URL'],
+    [{ OPENAI_BASE_URL: 'ftp://127.0.0.1/v1' }, 'OPENAI_BASE_URL'],
+    [{ MODELS: 'a,,b' }, 'MODELS'],
+    [{ MODELS: 'gpt 4' }, 'MODELS'],
+    [{ AGENT_MAX_TOKENS: '0' }, 'AGENT_MAX_TOKENS'],
+    [{ AGENT_MAX_TOKENS: 'lots' }, 'AGENT_MAX_TOKENS'],
+    [{ AGENT_MAX_STEPS: '0' }, 'AGENT_MAX_STEPS'],
+    [{ AGENT_MAX_STEPS: '2.5' }, 'AGENT_MAX_STEPS'],
+  ])('refuses %j with one line naming %s', (env, name) => {
+    const error = configError(env);
+    expect(error.message).toContain(name);
+    expect(error.message).not.toMatch(/\n/);
+  });
+
+  it.each(['ANTHROPIC_API_KEY', 'OPENAI_API_KEY'])('refuses a %s that cannot go into a header, without printing it', (name) => {
+    const value = `${KEY}\nx-injected: 1`;
+    const error = configError({ AGENT: 'anthropic', ANTHROPIC_API_KEY: KEY, [name]: value });
+    expect(error.message).toContain(name);
+    expect(error.message).not.toContain(KEY);
+    expect(error.message).not.toMatch(/\n/);
+  });
+});
+
+describe('createAgentFromConfig', () => {
+  it('builds the demo agent, serving MODELS when set', async () => {
+    expect((await createAgentFromConfig(loadConfig({}))).models).toEqual(['demo']);
+    expect((await createAgentFromConfig(loadConfig({ MODELS: 'fast,slow' }))).models).toEqual(['fast', 'slow']);
   });
 });

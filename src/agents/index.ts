@@ -1,0 +1,86 @@
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import { createDemoAgent } from './demo.js';
+import { createModelAgent } from './loop.js';
+import type { ModelProvider } from './providers/types.js';
+import type { Agent } from './types.js';
+
+/** The models each real agent serves when `MODELS` is unset; the first is the default. */
+export const DEFAULT_MODELS = {
+  anthropic: ['claude-sonnet-5', 'claude-opus-5', 'claude-haiku-4-5'],
+  openai: ['gpt-5.4-mini', 'gpt-5.5'],
+} as const;
+
+export type AgentConfig = Pick<
+  Config,
+  | 'agent'
+  | 'models'
+  | 'anthropicApiKey'
+  | 'anthropicBaseUrl'
+  | 'openaiApiKey'
+  | 'openaiBaseUrl'
+  | 'agentMaxTokens'
+  | 'agentMaxSteps'
+  | 'agentSystemPrompt'
+>;
+
+/**
+ * What a provider module exports. Each is loaded only when configured, so the demo agent
+ * never loads HTTP clients it does not use.
+ */
+interface AnthropicModule {
+  createAnthropicProvider(options: { apiKey: string; baseUrl: string }): ModelProvider;
+}
+interface OpenAIModule {
+  createOpenAIProvider(options: { apiKey?: string; baseUrl: string }): ModelProvider;
+}
+
+/**
+ * The provider modules, by path. Named through a constant rather than a literal import so
+ * that this file compiles before the providers exist on its branch (they are written beside
+ * it); once both are in, literal `import('./providers/anthropic.js')` is the simpler form.
+ */
+const PROVIDER_MODULES = {
+  anthropic: './providers/anthropic.js',
+  openai: './providers/openai.js',
+} as const;
+
+/**
+ * The agent the configuration asks for (`AGENT`): the demo agent, or the tool loop over the
+ * Anthropic or OpenAI-compatible provider, with `MODELS`, `AGENT_MAX_TOKENS`,
+ * `AGENT_MAX_STEPS` and `AGENT_SYSTEM_PROMPT`. The API key is also handed to the loop as a
+ * secret, so that no error message can carry it.
+ */
+export async function createAgentFromConfig(config: AgentConfig, options: { clock?: Clock } = {}): Promise<Agent> {
+  const limits = {
+    maxTokens: config.agentMaxTokens,
+    maxSteps: config.agentMaxSteps,
+    ...(config.agentSystemPrompt === null ? {} : { systemPrompt: config.agentSystemPrompt }),
+    ...(options.clock ? { clock: options.clock } : {}),
+  };
+  switch (config.agent) {
+    case 'demo':
+      return createDemoAgent({ ...(options.clock ? { clock: options.clock } : {}), ...(config.models ? { models: config.models } : {}) });
+    case 'anthropic': {
+      const apiKey = config.anthropicApiKey;
+      if (apiKey === null) throw new Error('AGENT=anthropic needs ANTHROPIC_API_KEY (loadConfig checks it)');
+      const { createAnthropicProvider } = (await import(PROVIDER_MODULES.anthropic)) as AnthropicModule;
+      return createModelAgent({
+        provider: createAnthropicProvider({ apiKey, baseUrl: config.anthropicBaseUrl }),
+        models: config.models ?? DEFAULT_MODELS.anthropic,
+        secrets: [apiKey],
+        ...limits,
+      });
+    }
+    case 'openai': {
+      const apiKey = config.openaiApiKey;
+      const { createOpenAIProvider } = (await import(PROVIDER_MODULES.openai)) as OpenAIModule;
+      return createModelAgent({
+        provider: createOpenAIProvider({ baseUrl: config.openaiBaseUrl, ...(apiKey === null ? {} : { apiKey }) }),
+        models: config.models ?? DEFAULT_MODELS.openai,
+        secrets: apiKey === null ? [] : [apiKey],
+        ...limits,
+      });
+    }
+  }
+}
