@@ -10,8 +10,13 @@ type Json = Record<string, unknown>;
 
 // ---------------------------------------------------------------- Anthropic Messages
 
-/** One Anthropic SSE frame; the event name is the payload's `type`. */
-export const anthropicFrame = (event: Json) => `event: ${String(event.type)}\ndata: ${JSON.stringify(event)}\n\n`;
+/**
+ * One Anthropic SSE frame; the event name is the payload's `type`. A bare ping goes out as
+ * the API writes it, with a space after the colon.
+ */
+export const anthropicFrame = (event: Json) =>
+  `event: ${String(event.type)}\ndata: ${isBarePing(event) ? '{"type": "ping"}' : JSON.stringify(event)}\n\n`;
+const isBarePing = (event: Json) => event.type === 'ping' && Object.keys(event).length === 1;
 
 /** A 200 event stream of these events, one write each; gates and pauses pass through. */
 export function anthropicStream(events: Array<Json | Step>, options: { end?: 'close' | 'reset' | 'hang' } = {}): Script {
