@@ -109,6 +109,15 @@ describe.each(PROVIDERS)('$name provider: HTTP failures', (p) => {
     expect(error.message).not.toContain('html');
   });
 
+  it('does not follow a redirect, which would take the key elsewhere', async () => {
+    const location = `${fake.origin}${p.endpoint === 'anthropic' ? '/v1/messages' : '/v1/chat/completions'}`;
+    enqueue({ type: 'error', status: 307, body: '', headers: { location } });
+    enqueue(p.ok());
+    const error = await failure();
+    expect(error).toMatchObject({ kind: 'error', details: { status: 307 } });
+    expect(fake.requests).toHaveLength(1);
+  });
+
   it('takes retry-after in seconds', async () => {
     enqueue(p.httpError(429, 'slow down', { 'retry-after': '7' }));
     expect((await failure()).details.retryAfterMs).toBe(7000);
@@ -138,7 +147,7 @@ describe.each(PROVIDERS)('$name provider: HTTP failures', (p) => {
     const error = await failure();
     expect(error.kind).toBe('unavailable');
     expect(error.details.streamed).toBe(false);
-    expect(error.message).toMatch(/ECONNREFUSED/);
+    expect(error.message).toContain(`connection to 127.0.0.1:${closedPort} failed (ECONNREFUSED)`);
   });
 
   it('a connection reset before the response is unavailable, not streamed', async () => {

@@ -60,6 +60,9 @@ export async function* streamParts(request: StreamRequest, translator: WireTrans
       headers: request.headers,
       body: JSON.stringify(request.body),
       signal,
+      // A redirect would carry the key (x-api-key survives even a cross-origin one) to
+      // wherever it points; the APIs never redirect a POST, so it is answered as an error.
+      redirect: 'manual',
     });
   } catch (error) {
     throw failure(request, error, false);
@@ -157,6 +160,7 @@ async function httpFailure(request: StreamRequest, response: Response): Promise<
   const { status } = response;
   const kind = kindOfStatus(status);
   const quoted = errorBodyMessage(await readBounded(response).catch(() => ''));
+  if (request.signal.aborted) throw request.signal.reason;
   let message = `${request.label} answered HTTP ${status}${quoted ? `: ${quoted}` : ''}`;
   if (kind === 'auth') message += ' (check the API key)';
   return new ProviderError(redact(message, request.secrets), kind, {
@@ -224,8 +228,17 @@ function failure(request: StreamRequest, error: unknown, streamed: boolean): unk
   // response, "terminated" while reading it) whose cause carries the socket's code.
   const lost = (code !== undefined && UNAVAILABLE_CODES.has(code)) || (error instanceof TypeError && /^(fetch failed|terminated)$/.test(error.message));
   const detail = error instanceof Error ? error.message : String(error);
-  return new ProviderError(say(lost ? `connection failed (${code ?? detail})` : detail), lost ? 'unavailable' : 'error', {
+  return new ProviderError(say(lost ? `connection to ${hostOf(request.url)} failed (${code ?? detail})` : detail), lost ? 'unavailable' : 'error', {
     streamed,
     cause: error,
   });
+}
+
+/** host:port of a URL, never its user info or path. */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'the server';
+  }
 }

@@ -28,9 +28,13 @@ export class SseParser {
     const events: SseEvent[] = [];
     let start = 0;
     const buffer = this.#buffer;
+    // Where the next LF and CR are, looked up again only once passed (-1: none left), so a
+    // piece with many lines and no CR is scanned once, not once per line.
+    let lf = -2;
+    let cr = -2;
     for (;;) {
-      const lf = buffer.indexOf('\n', start);
-      const cr = buffer.indexOf('\r', start);
+      if (lf !== -1 && lf < start) lf = buffer.indexOf('\n', start);
+      if (cr !== -1 && cr < start) cr = buffer.indexOf('\r', start);
       let end: number;
       let next: number;
       if (cr >= 0 && (lf < 0 || cr < lf)) {
