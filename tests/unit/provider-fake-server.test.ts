@@ -110,6 +110,12 @@ describe('fake provider: responses', () => {
     gate.open();
   });
 
+  it('paces a stream with delays between writes', async () => {
+    fake.openai.enqueue(openaiStream(openaiText(['a', 'b']).flatMap((c) => [c, { delayMs: 1 }])));
+    const text = await (await post('/v1/chat/completions')).text();
+    expect(text).toBe([...openaiText(['a', 'b']).map((c) => openaiFrame(c)), openaiFrame('[DONE]')].join(''));
+  });
+
   it('resets the connection when scripted', async () => {
     fake.anthropic.enqueue({ type: 'reset' });
     await expect(post('/v1/messages')).rejects.toThrow(/fetch failed/);
