@@ -105,6 +105,9 @@ export interface ModelProvider {
    * mid-stream), with a message that never contains the API key. Ends after `finish`, or
    * throws; a stream that ends without a finish is a `ProviderError` of kind `error`, except
    * where the contract tolerates it (OpenAI-compatible `[DONE]` missing after a finish_reason).
+   * When `request.signal` aborts, the connection is closed at once and the stream throws the
+   * signal's reason as it is (not a `ProviderError`: a cancel is not a provider failure).
+   * Stopping the iteration early (`break`, `return()`) closes the connection too.
    */
   stream(request: ModelRequest): AsyncIterable<ModelPart>;
 }
