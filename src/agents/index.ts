@@ -25,27 +25,6 @@ export type AgentConfig = Pick<
 >;
 
 /**
- * What a provider module exports. Each is loaded only when configured, so the demo agent
- * never loads HTTP clients it does not use.
- */
-interface AnthropicModule {
-  createAnthropicProvider(options: { apiKey: string; baseUrl: string }): ModelProvider;
-}
-interface OpenAIModule {
-  createOpenAIProvider(options: { apiKey?: string; baseUrl: string }): ModelProvider;
-}
-
-/**
- * The provider modules, by path. Named through a constant rather than a literal import so
- * that this file compiles before the providers exist on its branch (they are written beside
- * it); once both are in, literal `import('./providers/anthropic.js')` is the simpler form.
- */
-const PROVIDER_MODULES = {
-  anthropic: './providers/anthropic.js',
-  openai: './providers/openai.js',
-} as const;
-
-/**
  * The agent the configuration asks for (`AGENT`): the demo agent, or the tool loop over the
  * Anthropic or OpenAI-compatible provider, with `MODELS`, `AGENT_MAX_TOKENS`,
  * `AGENT_MAX_STEPS` and `AGENT_SYSTEM_PROMPT`. The API key is also handed to the loop as a
@@ -64,7 +43,8 @@ export async function createAgentFromConfig(config: AgentConfig, options: { cloc
     case 'anthropic': {
       const apiKey = config.anthropicApiKey;
       if (apiKey === null) throw new Error('AGENT=anthropic needs ANTHROPIC_API_KEY (loadConfig checks it)');
-      const { createAnthropicProvider } = (await import(PROVIDER_MODULES.anthropic)) as AnthropicModule;
+      // Loaded only when configured: the demo agent never loads HTTP clients it does not use.
+      const { createAnthropicProvider } = await import('./providers/anthropic.js');
       return createModelAgent({
         provider: createAnthropicProvider({ apiKey, baseUrl: config.anthropicBaseUrl }),
         models: config.models ?? DEFAULT_MODELS.anthropic,
@@ -74,7 +54,7 @@ export async function createAgentFromConfig(config: AgentConfig, options: { cloc
     }
     case 'openai': {
       const apiKey = config.openaiApiKey;
-      const { createOpenAIProvider } = (await import(PROVIDER_MODULES.openai)) as OpenAIModule;
+      const { createOpenAIProvider } = await import('./providers/openai.js');
       return createModelAgent({
         provider: createOpenAIProvider({ baseUrl: config.openaiBaseUrl, ...(apiKey === null ? {} : { apiKey }) }),
         models: config.models ?? DEFAULT_MODELS.openai,
