@@ -14,6 +14,10 @@ export interface Config {
   redisUrl: string | null;
   /** HS256 secret for bearer JWTs; without it every caller is the user `local`. */
   authSecret: string | null;
+  /** `ALLOWED_ORIGINS`: browser origins served besides the server's own (`*` only with authentication). @default [] */
+  allowedOrigins: string[];
+  /** `ALLOWED_HOSTS`: host names served besides the local ones and HOST, without authentication. @default [] */
+  allowedHosts: string[];
   /** Which agent runs turns. @default 'demo' */
   agent: 'demo';
   /** @default 50 */
@@ -71,6 +75,43 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     return raw;
   };
 
+  const list = (name: string) =>
+    (text(name) ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+  const allowedOrigins = list('ALLOWED_ORIGINS').map((origin) => {
+    if (origin === '*') {
+      if (authSecret === null) {
+        throw new ConfigError('ALLOWED_ORIGINS="*" needs AUTH_SECRET: without authentication any web page could act as the local user.');
+      }
+      return origin;
+    }
+    if (origin === 'null') return origin;
+    let url: URL | null = null;
+    try {
+      url = new URL(origin);
+    } catch {
+      // reported below
+    }
+    // An origin is scheme, host and port only: what a browser sends in `Origin`.
+    const isOrigin =
+      url !== null &&
+      (url.protocol === 'http:' || url.protocol === 'https:') &&
+      url.pathname === '/' &&
+      !/[?#@]/.test(origin);
+    if (!url || !isOrigin) {
+      throw new ConfigError(`ALLOWED_ORIGINS must list origins like https://app.example.com (scheme, host, port; no path), got ${JSON.stringify(origin)}.`);
+    }
+    return url.origin;
+  });
+  const allowedHosts = list('ALLOWED_HOSTS').map((host) => {
+    if (!/^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$|^\[[0-9a-f:.]+\]$/i.test(host)) {
+      throw new ConfigError(`ALLOWED_HOSTS must list host names like app.example.com (no scheme or port), got ${JSON.stringify(host)}.`);
+    }
+    return host.toLowerCase();
+  });
+
   return {
     port: int('PORT', 4000, 0, 65535),
     host,
@@ -78,6 +119,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: url('DATABASE_URL', ['postgres', 'postgresql']),
     redisUrl: url('REDIS_URL', ['redis', 'rediss']),
     authSecret,
+    allowedOrigins,
+    allowedHosts,
     agent,
     coalesceWindowMs: int('COALESCE_WINDOW_MS', 50, 0, 60_000),
     coalesceMaxBytes: int('COALESCE_MAX_BYTES', 16384, 1, 16 * 1024 * 1024),

@@ -21,6 +21,8 @@ async function main() {
     permissionTimeoutMs: config.permissionTimeoutMs,
     leaseTtlMs: config.leaseTtlMs,
     authSecret: config.authSecret,
+    allowedOrigins: config.allowedOrigins,
+    allowedHosts: config.allowedHosts,
   });
   const { url } = await app.start();
   console.log(`Switchboard listening on ${url} (GraphiQL in a browser)`);
