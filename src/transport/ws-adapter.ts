@@ -61,6 +61,9 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
     alive.add(socket);
     socket.on('pong', () => alive.add(socket));
     socket.once('error', (error: NodeJS.ErrnoException) => {
+      // A frame ws refuses (too large: 1009, malformed: 1002) is the peer's fault, and ws is
+      // already closing the socket with that code; terminating would cut the close frame off.
+      if (error.code?.startsWith('WS_ERR_')) return;
       // A peer that reset or vanished mid-write is ordinary on the internet; anything else is ours.
       if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') onError(error);
       socket.terminate();
