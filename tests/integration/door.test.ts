@@ -75,7 +75,7 @@ describe('origins', () => {
       const preflight = await page.preflight();
       expect(preflight.status).toBe(204);
       expect(corsHeaders(preflight.headers)).toMatchObject({ 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true' });
-      const id = `own-${host.split(":")[0]!.replace(/\W/g, "_")}`;
+      const id = `own-${host.split(':')[0]!.replace(/\W/g, '_')}`;
       const post = await page.post(id);
       expect(post.status).toBe(200);
       expect(JSON.parse(post.body)).toEqual({ data: { createSession: { id } } });

@@ -61,10 +61,11 @@ describe('bounded WebSocket frames', () => {
     socket.send(Buffer.alloc(60 * 1024 * 1024, 'x'));
     const { code } = await socket.closed;
     const grown = sampler.stop() - before;
-    console.log(`60 MB frame: the server's RSS grew by ${(grown / MiB).toFixed(1)} MiB`);
     expect(code).toBe(1009);
-    // Buffering it would cost 60 MiB at least (ws keeps the fragments, then joins them).
-    expect(grown).toBeLessThan(24 * MiB);
+    // Buffering it costs the frame at least (ws keeps the fragments, then joins them): +178 MiB
+    // measured without the bound. Refused from its header, the rest is read and dropped: about
+    // +35 MiB measured, the read buffers V8 has not collected yet.
+    expect(grown).toBeLessThan(60 * MiB);
     // It keeps serving.
     expect((await rawRequest(`${new URL(proc.url).origin}/healthz`)).status).toBe(200);
   }, 60_000);
@@ -92,7 +93,7 @@ describe('bounded request bodies, every path', () => {
     const reserved = await rawRequest(`${server.url}/stream`, { method: 'PUT' });
     expect(reserved.status).toBe(201);
     const token = reserved.body;
-    const targets = [
+    const targets: Array<{ name: string; url: string; headers: Record<string, string>; operationId?: string }> = [
       { name: 'distinct, /graphql', url: server.url, headers: { accept: 'text/event-stream' } },
       { name: 'distinct, /graphql/stream', url: `${server.url}/stream`, headers: { accept: 'text/event-stream' } },
       { name: 'single, /graphql/stream', url: `${server.url}/stream`, headers: { accept: 'application/json', 'x-graphql-event-stream-token': token }, operationId: 'op' },

@@ -15,10 +15,11 @@ export interface RawResponse {
  */
 export function rawRequest(
   url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; chunks?: Array<string | Buffer> } = {},
+  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; chunks?: Array<string | Buffer>; timeoutMs?: number } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
+      clearTimeout(timer);
       let body = '';
       res.setEncoding('utf8');
       const done = () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
@@ -40,6 +41,11 @@ export function rawRequest(
       res.on('error', reject);
     });
     req.on('error', reject);
+    // A stream that says nothing (a subscription waiting for events) fails the test, not hangs it.
+    const timer = setTimeout(() => {
+      reject(new Error(`${options.method ?? 'GET'} ${url}: no answer within ${options.timeoutMs ?? 10_000} ms`));
+      req.destroy();
+    }, options.timeoutMs ?? 10_000);
     onCleanup(() => req.destroy());
     if (options.chunks) {
       for (const chunk of options.chunks) req.write(chunk);
