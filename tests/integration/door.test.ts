@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
-import { corsHeaders, rawRequest, tryUpgrade, type RawResponse } from '../utils/raw-http.js';
+import { bodyJson, corsHeaders, rawRequest, tryUpgrade, type RawResponse } from '../utils/raw-http.js';
 import { startTestServer, type TestServer } from '../utils/server.js';
 
 const SECRET = 'a test secret of reasonable length';
@@ -80,8 +80,14 @@ describe('origins', () => {
       expect(post.status).toBe(200);
       expect(JSON.parse(post.body)).toEqual({ data: { createSession: { id } } });
       expect(corsHeaders(post.headers)).toMatchObject({ 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true' });
+      await rawRequest(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: `mutation { sendMessage(input: { sessionId: "${id}", text: "hi" }) { turnId } }` }),
+      });
       const sse = await page.sse(id);
       expect(sse.status).toBe(200);
+      expect(bodyJson(sse)).toEqual({ data: { sessionEvents: { __typename: 'UserMessageEvent' } } });
       expect(sse.headers['access-control-allow-origin']).toBe(origin);
       expect((await page.health()).status).toBe(200);
       expect((await page.graphiql()).status).toBe(200);

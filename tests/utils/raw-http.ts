@@ -19,10 +19,12 @@ export function rawRequest(
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
-      clearTimeout(timer);
       let body = '';
       res.setEncoding('utf8');
-      const done = () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+      const done = () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+      };
       if ((res.headers['content-type'] ?? '').includes('text/event-stream')) {
         // A stream need not end: its first data event (or its end) is enough.
         const onData = (chunk: string) => {
