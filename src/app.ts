@@ -25,6 +25,9 @@ import { createGraphiQLPage, wantsGraphiQL } from './transport/graphiql-page.js'
 import { useChunkedBodyLimit } from './transport/body-limit.js';
 import { useRequestParamsJson } from './transport/request-params.js';
 import { useGraphQLWs } from './transport/ws.js';
+import { ConnectionCounter } from './transport/connections.js';
+import { createDoor } from './transport/door.js';
+import { createReservations } from './transport/sse-reservations.js';
 import { defaultLimits, type Limits } from './limits.js';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
@@ -78,6 +81,19 @@ export interface AppOptions {
    * @default no authentication (unless `authSecret` is given)
    */
   auth?: AuthOptions;
+  /**
+   * Browser origins served besides the server's own (exact, e.g. `https://app.example.com`;
+   * `null` for pages without one). A request with any other `Origin` gets 403 and no CORS
+   * headers. `*` serves every origin and is accepted only with authentication.
+   * @default []
+   */
+  allowedOrigins?: string[];
+  /**
+   * Host names served besides `localhost`, `127.0.0.1`, `[::1]` and `host`, when there is no
+   * authentication (DNS rebinding): a request naming another `Host` gets 403.
+   * @default []
+   */
+  allowedHosts?: string[];
   /** Bounds on requests, operations, connections and rates; see src/limits.ts for each default. */
   limits?: Partial<Limits>;
   /**
@@ -147,6 +163,23 @@ export function createApp(options: AppOptions = {}): App {
   // Every open subscription listens to it: past 10, Node would warn of a leak that is none.
   setMaxListeners(0, shutdown.signal);
   const auth = createAuthenticator({ ...options.auth, secret: options.auth?.secret ?? options.authSecret }, clock);
+  const door = createDoor({
+    allowedOrigins: options.allowedOrigins,
+    allowedHosts: options.allowedHosts,
+    listenHost: options.host ?? '127.0.0.1',
+    authenticated: Boolean(options.auth?.secret ?? options.authSecret) || Boolean(options.auth?.jwksUrl),
+  });
+  // graphql-ws sockets and graphql-sse reservations are one user's connections alike.
+  const connections = new ConnectionCounter(limits.maxConnectionsPerUser);
+  const reservations = createReservations({
+    endpoint: `${GRAPHQL_PATH}/stream`,
+    authenticate: async (authorization) => (await auth.authenticate(authorization)).userId,
+    connections,
+    clock,
+    ttlMs: limits.reservationTtlMs,
+    maxRequestBytes: limits.maxRequestBytes,
+    onError,
+  });
   /**
    * Every operation's context, whatever its transport; authenticates the caller. Over
    * graphql-ws the socket closes when the token expires, which ends its streams: they need
@@ -173,6 +206,11 @@ export function createApp(options: AppOptions = {}): App {
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
+    // CORS headers (credentials included) for the origins the door lets in, none for others.
+    cors: (request: Request) => {
+      const origin = door.corsOrigin(request.headers.get('origin'), request.headers.get('host'));
+      return origin === null ? false : { origin: [origin], credentials: true };
+    },
     // Bodies with a Content-Length are refused up front below when too large; chunked ones
     // are counted by useChunkedBodyLimit (Yoga's own limit streams every body: transport/body-limit.ts).
     maxRequestBodySize: false,
@@ -184,7 +222,7 @@ export function createApp(options: AppOptions = {}): App {
     graphiql: graphiqlOptions,
     renderGraphiQL,
     plugins: [
-      useGraphQLSSE({ endpoint: `${GRAPHQL_PATH}/stream` }),
+      reservations.wrap(useGraphQLSSE({ endpoint: `${GRAPHQL_PATH}/stream`, authenticate: reservations.authenticate })),
       // Each event is executed once per distinct selection, not once per subscriber.
       useSharedSubscriptionExecution(),
       useRequestParamsJson(),
@@ -201,6 +239,8 @@ export function createApp(options: AppOptions = {}): App {
   });
 
   const server = createServer((req, res) => {
+    const refusal = door.refusal(req);
+    if (refusal !== null) return void json(res, 403, { errors: [{ message: refusal, extensions: { code: 'FORBIDDEN' } }] });
     const path = req.url?.split('?')[0];
     if (path === '/healthz') return void json(res, 200, { status: 'ok' });
     if (path === '/readyz') {
@@ -208,6 +248,13 @@ export function createApp(options: AppOptions = {}): App {
       return;
     }
     if (wantsGraphiQL(req, path, GRAPHQL_PATH)) return graphiqlPage(req, res);
+    // A GET carries its operation in the URL: the same bound (Node's own header limit, 16 KiB
+    // by default, usually refuses it first).
+    if ((req.url?.length ?? 0) > limits.maxRequestBytes) {
+      return void json(res, 414, {
+        errors: [{ message: `The request URL is longer than ${limits.maxRequestBytes} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+      });
+    }
     const length = Number(req.headers['content-length'] ?? 0);
     if (length > limits.maxRequestBytes) {
       // Refused before a byte of the body is read; the connection closes after the answer.
@@ -219,11 +266,18 @@ export function createApp(options: AppOptions = {}): App {
     void yoga(req, res);
   });
 
-  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH });
+  const wss = new WebSocketServer({
+    server,
+    path: GRAPHQL_PATH,
+    // ws refuses a frame announcing more than this from its header, before buffering it: 1009.
+    maxPayload: limits.maxRequestBytes,
+    // The same door as every HTTP request, before the upgrade (CORS does not cover WebSockets).
+    verifyClient: (info, done) => (door.refusal(info.req) === null ? done(true) : done(false, 403, 'Forbidden')),
+  });
   const ws = useGraphQLWs(wss, yoga as never, {
     connectionInitWaitTimeout: limits.connectionInitWaitTimeoutMs,
     maxSubscriptionsPerConnection: limits.maxSubscriptionsPerConnection,
-    maxConnectionsPerUser: limits.maxConnectionsPerUser,
+    connections,
     keepAliveMs: limits.keepAliveMs,
     authenticate: (params) => auth.authenticate(params?.authorization as string | undefined),
     context: (params) => contextFor(params?.authorization as string | undefined, false),
@@ -268,6 +322,7 @@ export function createApp(options: AppOptions = {}): App {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await sessions.stop();
         shutdown.abort();
+        reservations.dispose();
         // Subscriptions deliver what is stored (the INTERRUPTED completions), then complete.
         await within(sessions.streamsClosed());
         // Let the transports write their "complete" messages before the close frames.

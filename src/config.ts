@@ -39,6 +39,10 @@ export interface Config {
   agentMaxSteps: number;
   /** `AGENT_SYSTEM_PROMPT`; null: the built-in one. */
   agentSystemPrompt: string | null;
+  /** `ALLOWED_ORIGINS`: browser origins served besides the server's own (`*` only with authentication). @default [] */
+  allowedOrigins: string[];
+  /** `ALLOWED_HOSTS`: host names served besides the local ones and HOST, without authentication. @default [] */
+  allowedHosts: string[];
   /** @default 50 */
   coalesceWindowMs: number;
   /** @default 16384 */
@@ -145,6 +149,42 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     agentMaxSteps: int('AGENT_MAX_STEPS', 25, 1, 1000),
     agentSystemPrompt: text('AGENT_SYSTEM_PROMPT'),
   };
+  const list = (name: string) =>
+    (text(name) ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+  const allowedOrigins = list('ALLOWED_ORIGINS').map((origin) => {
+    if (origin === '*') {
+      if (authSecret === null && authJwksUrl === null) {
+        throw new ConfigError('ALLOWED_ORIGINS="*" needs AUTH_SECRET or AUTH_JWKS_URL: without authentication any web page could act as the local user.');
+      }
+      return origin;
+    }
+    if (origin === 'null') return origin;
+    let url: URL | null = null;
+    try {
+      url = new URL(origin);
+    } catch {
+      // reported below
+    }
+    // An origin is scheme, host and port only: what a browser sends in `Origin`.
+    const isOrigin =
+      url !== null &&
+      (url.protocol === 'http:' || url.protocol === 'https:') &&
+      url.pathname === '/' &&
+      !/[?#@]/.test(origin);
+    if (!url || !isOrigin) {
+      throw new ConfigError(`ALLOWED_ORIGINS must list origins like https://app.example.com (scheme, host, port; no path), got ${JSON.stringify(origin)}.`);
+    }
+    return url.origin;
+  });
+  const allowedHosts = list('ALLOWED_HOSTS').map((host) => {
+    if (!/^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$|^\[[0-9a-f:.]+\]$/i.test(host)) {
+      throw new ConfigError(`ALLOWED_HOSTS must list host names like app.example.com (no scheme or port), got ${JSON.stringify(host)}.`);
+    }
+    return host.toLowerCase();
+  });
 
   return {
     port: int('PORT', 4000, 0, 65535),
@@ -156,6 +196,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authJwksUrl,
     authIssuer,
     authAudience,
+    allowedOrigins,
+    allowedHosts,
     agent,
     coalesceWindowMs: int('COALESCE_WINDOW_MS', 50, 0, 60_000),
     coalesceMaxBytes: int('COALESCE_MAX_BYTES', 16384, 1, 16 * 1024 * 1024),

@@ -36,7 +36,10 @@ export interface Limits {
   maxDirectives: number;
   /** Most subscriptions open at once on one graphql-ws connection: more is RATE_LIMITED. @default 100 */
   maxSubscriptionsPerConnection: number;
-  /** Most graphql-ws connections of one user at once: more is closed with 4429. @default 50 */
+  /**
+   * Most connections of one user at once: graphql-ws sockets (more are closed with 4429) and
+   * graphql-sse reservations (more are 429 RATE_LIMITED) together; 0 turns it off. @default 50
+   */
   maxConnectionsPerUser: number;
   /**
    * Most `sessionEvents` subscriptions of one user open at once, over every transport (an SSE
@@ -65,6 +68,11 @@ export interface Limits {
   connectionInitWaitTimeoutMs: number;
   /** graphql-ws keep-alive: a ping every interval; a socket that missed the last pong is closed. @default 30000 */
   keepAliveMs: number;
+  /**
+   * graphql-sse single connection mode: how long a reservation (`PUT /graphql/stream`) waits
+   * for its stream to open before it expires, giving back the connection it counts as. @default 30000
+   */
+  reservationTtlMs: number;
 }
 
 export const defaultLimits: Limits = {
@@ -87,6 +95,7 @@ export const defaultLimits: Limits = {
   maxStoredBytesPerUser: 1024 * 1024 * 1024,
   connectionInitWaitTimeoutMs: 3000,
   keepAliveMs: 30_000,
+  reservationTtlMs: 30_000,
 };
 
 /**

@@ -29,6 +29,8 @@ async function main() {
       maxSessionsPerUser: config.maxSessionsPerUser,
       maxStoredBytesPerUser: config.maxStoredBytesPerUser,
     },
+    allowedOrigins: config.allowedOrigins,
+    allowedHosts: config.allowedHosts,
   });
   const { url } = await app.start();
   console.log(`Switchboard listening on ${url} (GraphiQL in a browser)`);

@@ -16,23 +16,29 @@ export function useChunkedBodyLimit(maxBytes: number): Plugin {
     onRequestParse({ request, requestParser, setRequestParser, fetchAPI }) {
       if (request.headers.has('content-length') || request.body == null || requestParser == null) return;
       setRequestParser(async (chunked) => {
-        const chunks: Uint8Array[] = [];
-        let bytes = 0;
-        // Past the limit the rest is read and dropped, not kept: leaving the loop early would
-        // cancel the stream, which destroys the socket before the 413 can be sent. Node's
-        // requestTimeout bounds a body that never ends.
-        for await (const chunk of chunked.body as unknown as AsyncIterable<Uint8Array>) {
-          bytes += chunk.byteLength;
-          if (bytes <= maxBytes) chunks.push(chunk);
-        }
-        if (bytes > maxBytes) {
+        const body = await readBounded(chunked.body as unknown as AsyncIterable<Uint8Array>, maxBytes);
+        if (body === null) {
           throw createGraphQLError('Request body too large', {
             extensions: { http: { status: 413 }, code: 'REQUEST_ENTITY_TOO_LARGE' },
           });
         }
-        const body = Buffer.concat(chunks);
         return requestParser(new fetchAPI.Request(chunked.url, { method: chunked.method, headers: chunked.headers, body }));
       });
     },
   };
+}
+
+/**
+ * A body's bytes, or null when there are more than `maxBytes`. Past the limit the rest is
+ * read and dropped, not kept: leaving the loop early would cancel the stream, which destroys
+ * the socket before the 413 can be sent. Node's requestTimeout bounds a body that never ends.
+ */
+export async function readBounded(body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<Buffer<ArrayBuffer> | null> {
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for await (const chunk of body) {
+    bytes += chunk.byteLength;
+    if (bytes <= maxBytes) chunks.push(chunk);
+  }
+  return bytes > maxBytes ? null : Buffer.concat(chunks);
 }

@@ -63,10 +63,11 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
     alive.add(socket);
     socket.on('pong', () => alive.add(socket));
     socket.once('error', (error: NodeJS.ErrnoException) => {
-      // A peer that reset or vanished mid-write is ordinary on the internet, and a frame that
-      // breaks the WebSocket protocol (ws's WS_ERR_* codes; ws has already closed with the
-      // matching code) is the client's fault, not the server's; anything else is ours.
-      if (!isPeerFault(error)) onError(error);
+      // A frame ws refuses (too large: 1009, malformed: 1002) is the peer's fault, and ws is
+      // already closing the socket with that code; terminating would cut the close frame off.
+      if (error.code?.startsWith('WS_ERR_')) return;
+      // A peer that reset or vanished mid-write is ordinary on the internet; anything else is ours.
+      if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') onError(error);
       socket.terminate();
     });
     const closed = server.opened(
@@ -102,10 +103,6 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
       await new Promise<void>((resolve, reject) => wss.close((error) => (error ? reject(error) : resolve())));
     },
   };
-}
-
-function isPeerFault(error: NodeJS.ErrnoException): boolean {
-  return error.code === 'ECONNRESET' || error.code === 'EPIPE' || (error.code?.startsWith('WS_ERR_') ?? false);
 }
 
 /** A result's JSON, made once however many subscribers it goes to. */

@@ -7,6 +7,7 @@ import type { Identity } from '../auth.js';
 import { setTimeoutAt, systemClock, type Clock } from '../clock.js';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { WebSocket, WebSocketServer } from 'ws';
+import { ConnectionCounter } from './connections.js';
 import { serveGraphQLWs, streamToSocket, type WsExtra } from './ws-adapter.js';
 
 export interface WsTransportOptions<C> {
@@ -28,6 +29,12 @@ export interface WsTransportOptions<C> {
   maxSubscriptionsPerConnection?: number;
   /** Most connections of one user (as `authenticate` names them) at once; more are closed with 4429. @default 50 */
   maxConnectionsPerUser?: number;
+  /**
+   * Where connections are counted, shared with the other transports that hold one open;
+   * its own limit then applies instead of `maxConnectionsPerUser`.
+   * @default a counter of this transport's own, limited to `maxConnectionsPerUser`
+   */
+  connections?: ConnectionCounter;
   /**
    * A ping every this many ms; a socket that has not answered by the next one is terminated
    * (a dead peer), ending its subscriptions.
@@ -65,7 +72,7 @@ export function useGraphQLWs<C>(
   yoga: YogaServerInstance<{}, {}>,
   options: WsTransportOptions<C>,
 ): { dispose: () => void | Promise<void> } {
-  const connections = new Map<string, number>();
+  const connections = options.connections ?? new ConnectionCounter(options.maxConnectionsPerUser ?? 50);
   const maxSubscriptions = options.maxSubscriptionsPerConnection ?? 100;
   const onError = options.onError ?? console.error;
   const clock = options.clock ?? systemClock;
@@ -96,12 +103,10 @@ export function useGraphQLWs<C>(
           if (error instanceof SwitchboardError && error.code === 'SERVICE_UNAVAILABLE') ctx.extra.socket.close(1013, 'Try again later');
           return false; // graphql-ws closes with 4403 Forbidden
         }
-        const open = connections.get(userId) ?? 0;
-        if (open >= (options.maxConnectionsPerUser ?? 50)) {
+        if (!connections.acquire(userId)) {
           ctx.extra.socket.close(4429, 'Too many connections for this user');
           return false;
         }
-        connections.set(userId, open + 1);
         ctx.extra.userId = userId;
         // What the token opened ends with it: the socket and so its subscriptions. The client
         // reconnects with a fresh token and resumes with `after`.
@@ -117,9 +122,7 @@ export function useGraphQLWs<C>(
         const { userId } = ctx.extra;
         if (userId === undefined) return;
         ctx.extra.userId = undefined;
-        const open = (connections.get(userId) ?? 1) - 1;
-        if (open > 0) connections.set(userId, open);
-        else connections.delete(userId);
+        connections.release(userId);
       },
       // JSON.parse calls the reviver with key '' for the whole message, last; throwing there
       // makes graphql-ws close with 4400 "Invalid message received". (An object under an

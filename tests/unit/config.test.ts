@@ -38,6 +38,8 @@ describe('loadConfig', () => {
       authJwksUrl: null,
       authIssuer: null,
       authAudience: null,
+      allowedOrigins: [],
+      allowedHosts: [],
       agent: 'demo',
       coalesceWindowMs: 50,
       coalesceMaxBytes: 16384,
@@ -61,6 +63,8 @@ describe('loadConfig', () => {
         AUTH_SECRET: 'secret',
         AUTH_ISSUER: 'https://id.example.com/',
         AUTH_AUDIENCE: 'switchboard',
+        ALLOWED_ORIGINS: 'https://app.example.com,http://localhost:5173',
+        ALLOWED_HOSTS: 'switchboard.internal',
         AGENT: 'demo',
         COALESCE_WINDOW_MS: '0',
         COALESCE_MAX_BYTES: '1024',
@@ -80,6 +84,8 @@ describe('loadConfig', () => {
       authJwksUrl: null,
       authIssuer: 'https://id.example.com/',
       authAudience: 'switchboard',
+      allowedOrigins: ['https://app.example.com', 'http://localhost:5173'],
+      allowedHosts: ['switchboard.internal'],
       agent: 'demo',
       coalesceWindowMs: 0,
       coalesceMaxBytes: 1024,
@@ -128,6 +134,18 @@ describe('loadConfig', () => {
     ['PORT', '40\n00'],
     ['AGENT', 'demo\nx'],
     ['HOST', '0.0.0.0\nx'],
+    ['ALLOWED_ORIGINS', 'app.example.com'],
+    ['ALLOWED_ORIGINS', 'https://app.example.com/path'],
+    ['ALLOWED_ORIGINS', 'https://app.example.com?x=1'],
+    ['ALLOWED_ORIGINS', 'https://user@app.example.com'],
+    ['ALLOWED_ORIGINS', 'ftp://app.example.com'],
+    ['ALLOWED_ORIGINS', 'https://ok.example.com, not an origin'],
+    ['ALLOWED_ORIGINS', '*'],
+    ['ALLOWED_ORIGINS', 'https://a.example.com\nhttps://b.example.com'],
+    ['ALLOWED_HOSTS', 'http://app.example.com'],
+    ['ALLOWED_HOSTS', 'app.example.com:4000'],
+    ['ALLOWED_HOSTS', 'app example'],
+    ['ALLOWED_HOSTS', '*'],
   ])('refuses %s=%j with a one-line message naming the variable', (name, value) => {
     const error = configError({ [name]: value });
     expect(error.message).toContain(name);
@@ -193,6 +211,30 @@ describe('loadConfig', () => {
 
   it.each(['127.0.0.1', 'localhost', '::1'])('serves loopback HOST=%s without AUTH_SECRET', (host) => {
     expect(loadConfig({ HOST: host }).host).toBe(host);
+  });
+
+  it('reads ALLOWED_ORIGINS as exact origins, normalised as browsers send them', () => {
+    expect(loadConfig({ ALLOWED_ORIGINS: ' https://App.Example.com/ , http://127.0.0.1:8080,null,https://x.example.com:443,' }).allowedOrigins).toEqual([
+      'https://app.example.com',
+      'http://127.0.0.1:8080',
+      'null',
+      'https://x.example.com',
+    ]);
+  });
+
+  it('accepts ALLOWED_ORIGINS=* only with authentication', () => {
+    const error = configError({ ALLOWED_ORIGINS: '*' });
+    expect(error.message).toContain('ALLOWED_ORIGINS');
+    expect(error.message).toContain('AUTH_SECRET');
+    expect(loadConfig({ ALLOWED_ORIGINS: '*', AUTH_SECRET: 's3cret' }).allowedOrigins).toEqual(['*']);
+  });
+
+  it('reads ALLOWED_HOSTS as host names, lowercased', () => {
+    expect(loadConfig({ ALLOWED_HOSTS: 'Switchboard.LAN, 192.168.1.20,[fe80::1]' }).allowedHosts).toEqual([
+      'switchboard.lan',
+      '192.168.1.20',
+      '[fe80::1]',
+    ]);
   });
 });
 
