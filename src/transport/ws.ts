@@ -103,6 +103,10 @@ export function useGraphQLWs<C>(
           if (error instanceof SwitchboardError && error.code === 'SERVICE_UNAVAILABLE') ctx.extra.socket.close(1013, 'Try again later');
           return false; // graphql-ws closes with 4403 Forbidden
         }
+        // Closed while the token was checked (a slow key server): graphql-ws has already
+        // called onClose, so a connection counted now would never be given back.
+        const { socket } = ctx.extra;
+        if (socket.readyState !== socket.OPEN) return false;
         if (!connections.acquire(userId)) {
           ctx.extra.socket.close(4429, 'Too many connections for this user');
           return false;
@@ -110,8 +114,7 @@ export function useGraphQLWs<C>(
         ctx.extra.userId = userId;
         // What the token opened ends with it: the socket and so its subscriptions. The client
         // reconnects with a fresh token and resumes with `after`.
-        const { socket } = ctx.extra;
-        if (expiresAt !== null && socket.readyState === socket.OPEN) {
+        if (expiresAt !== null) {
           ctx.extra.expiry = setTimeoutAt(clock, expiresAt, () => socket.close(CloseCode.Forbidden, 'Token expired'));
         }
         return true;

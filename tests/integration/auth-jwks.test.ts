@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { wsClient } from '../utils/clients.js';
 import { signingKey, startKeyServer } from '../utils/jwks.js';
 import { createQueue } from '../utils/queue.js';
+import { openRawSocket } from '../utils/raw-ws.js';
+import { waitUntil } from '../utils/wait.js';
 import { startTestServer, type TestServer } from '../utils/server.js';
 import { CreateSessionMutation, SessionsQuery } from '../utils/operations.js';
 
@@ -117,6 +119,23 @@ describe('tokens from an identity provider (AUTH_JWKS_URL)', () => {
     // Once the key server answers again, the same token is good.
     keys.delayMs = 0;
     expect(await sessionsWith(server, token)).toMatchObject({ status: 200 });
+  });
+  it('counts no connection for a socket that closed while its token was being checked', async () => {
+    const key = await signingKey('RS256', 'k');
+    const keys = await startKeyServer([key]);
+    keys.delayMs = 300;
+    const server = await startTestServer({ auth: { jwksUrl: keys.url }, limits: { maxConnectionsPerUser: 1 } });
+    const token = await key.sign({ sub: 'alice' });
+    // connection_init, then gone before the key set (and so the verdict) arrives.
+    const early = await openRawSocket(server.wsUrl);
+    early.send({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } });
+    await waitUntil(() => keys.fetches === 1, 'the server asks for the key set');
+    early.terminate();
+    await early.closed;
+    // Answered once the key set has come and the closed socket's check has finished too.
+    expect(await sessionsWith(server, token)).toMatchObject({ status: 200 });
+    // Alice has no connection open: this one is accepted, not refused as her second (4429).
+    expect(await wsOutcome(server, token)).toBe('acked');
   });
 });
 
