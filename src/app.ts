@@ -167,7 +167,7 @@ export function createApp(options: AppOptions = {}): App {
     allowedOrigins: options.allowedOrigins,
     allowedHosts: options.allowedHosts,
     listenHost: options.host ?? '127.0.0.1',
-    authenticated: Boolean(options.auth?.secret ?? options.authSecret) || Boolean(options.auth?.jwksUrl),
+    authenticated: auth.required,
   });
   // graphql-ws sockets and graphql-sse reservations are one user's connections alike.
   const connections = new ConnectionCounter(limits.maxConnectionsPerUser);

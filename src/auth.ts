@@ -24,6 +24,8 @@ export interface Authenticator {
    * fetched in time is SERVICE_UNAVAILABLE.
    */
   authenticate(authorization: string | null | undefined): Promise<Identity>;
+  /** Whether requests need a token (a secret or a key set is configured). */
+  readonly required: boolean;
 }
 
 /** How bearer tokens are verified. With neither `secret` nor `jwksUrl`, every caller is `local`. */
@@ -75,7 +77,7 @@ export const JWKS_ALGORITHMS = ['RS256', 'ES256', 'EdDSA', 'Ed25519'];
 export function createAuthenticator(options: AuthOptions = {}, clock: Clock = systemClock): Authenticator {
   const { secret, jwksUrl } = options;
   if (secret && jwksUrl) throw new Error('Authentication takes either a secret or a JWKS URL, not both.');
-  if (!secret && !jwksUrl) return { authenticate: async () => ({ userId: LOCAL_USER, expiresAt: null }) };
+  if (!secret && !jwksUrl) return { required: false, authenticate: async () => ({ userId: LOCAL_USER, expiresAt: null }) };
   const key: Uint8Array | JWTVerifyGetKey = secret ? new TextEncoder().encode(secret) : remoteKeys(jwksUrl!, options);
   const verifyOptions: JWTVerifyOptions = {
     algorithms: secret ? ['HS256'] : JWKS_ALGORITHMS,
@@ -83,6 +85,7 @@ export function createAuthenticator(options: AuthOptions = {}, clock: Clock = sy
     ...(options.audience ? { audience: options.audience } : {}),
   };
   return {
+    required: true,
     async authenticate(authorization) {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
       if (!match) throw unauthenticated('An "Authorization: Bearer <token>" is required.');
