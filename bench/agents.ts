@@ -436,10 +436,11 @@ export async function runAgents(ctx: ScenarioContext, opts: AgentsOptions): Prom
       '(every token exactly once, in order), and each turn ending with CompleteEvent END_TURN; each provider row\'s fake sent exactly one stream per session.',
   );
 
+  // The demo row is `fast`'s Switchboard (memory) row: the same colour in the chart.
   const latency: LatencyPanel = {
     scenario: 'agents',
     subtitle: `${opts.sessions} sessions × ${opts.subscribersPerSession} subscribers, ${fmt(opts.tokens, 0)} tokens at ${fmt(opts.rate, 0)}/s; median of ${plural(opts.repeats, 'round')}`,
-    series: rows.filter((r) => r.runs > 0).map((r) => ({ label: r.label, server: r.agent, percentiles: r.latencyPercentiles, count: r.latencySamples })),
+    series: rows.filter((r) => r.runs > 0).map((r) => ({ label: r.label, server: r.agent === 'demo' ? 'switchboard (memory)' : r.agent, percentiles: r.latencyPercentiles, count: r.latencySamples })),
   };
   return {
     name: 'agents',
