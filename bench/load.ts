@@ -42,6 +42,14 @@ export interface LoadConfig {
   rate?: number;
   /** Give up (and fail) if the measured turn has not reached every subscriber by then. */
   timeoutMs: number;
+  /**
+   * Appends ` #<session id>` to every message (warm-up and measured turn), so that a fake
+   * provider can tell which session a stream is for (the `agents` scenario's provider rows;
+   * the demo agent would refuse it).
+   */
+  tagMessages?: boolean;
+  /** Reports `firstDeltaAt` with the result. */
+  reportFirstDeltas?: boolean;
 }
 
 export interface LoadResult {
@@ -77,6 +85,11 @@ export interface LoadResult {
   completeMs: { p50: number; p99: number; max: number };
   /** This process's CPU time in the measured window (is the load generator the bottleneck?). */
   loadCpuMicros: number;
+  /**
+   * With `reportFirstDeltas`: per session id, each of its subscribers' receipt time of the
+   * measured turn's first delta (wall-clock ms, `performance.timeOrigin + now`).
+   */
+  firstDeltaAt?: Record<string, number[]>;
 }
 
 /** p50/p99/max of many samples, with the whole distribution as a compact percentile vector (for charts). */
@@ -204,7 +217,7 @@ async function sendToAll(text: string): Promise<string[]> {
       sentAt[i] = wallNow();
       return graphql<{ sendMessage: { turnId: string; queued: boolean } }>(
         'mutation Send($input: SendMessageInput!) { sendMessage(input: $input) { turnId queued } }',
-        { input: { sessionId, text } },
+        { input: { sessionId, text: config.tagMessages ? `${text} #${sessionId}` : text } },
         instanceUrl(i),
       );
     }),
@@ -320,6 +333,12 @@ function bigSummary(values: Float64Array): LatencySummary {
 }
 
 let subscribers: Subscriber[] = [];
+
+function firstDeltasBySession(): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const s of subscribers) (out[sessionIds[s.sessionIndex]!] ??= []).push(s.firstDeltaAt ?? NaN);
+  return out;
+}
 /** The measured step of the round in hand, once its warm-up is done. */
 let measure: (() => Promise<LoadResult>) | null = null;
 let stopRequested = false;
@@ -499,6 +518,7 @@ async function prepareRound(cfg: LoadConfig, round: number): Promise<() => Promi
       latencyMs: bigSummary(Float64Array.from(latencies)),
       lagMs: lags ? bigSummary(lags.subarray(0, lagCount)) : null,
       loadCpuMicros: cpu.user + cpu.system,
+      ...(cfg.reportFirstDeltas ? { firstDeltaAt: firstDeltasBySession() } : {}),
     };
   };
 }

@@ -23,6 +23,7 @@ scenarios.push((await import('./slow.js')).slowScenario); // one subscriber stop
 scenarios.push((await import('./storm.js')).stormScenario); // 1000 subscribers drop mid-turn and resubscribe at once with `after` (bench/storm.ts)
 scenarios.push((await import('./fast.js')).fastScenario); // 10 sessions × 100 subscribers, /stream 1000 1000 (fast model): lag, latency, CPU per message vs the baselines (bench/fast.ts)
 scenarios.push((await import('./burst.js')).burstScenario); // 10 sessions × 100 subscribers, /stream 2000 unpaced: tokens/s, latency, CPU per message vs the baselines (bench/burst.ts)
+scenarios.push((await import('./agents.js')).agentsScenario); // 10 sessions × 100 subscribers, 1000 tokens at 1000/s: the demo agent vs AGENT=anthropic/openai on a fake provider (bench/agents.ts)
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -3,6 +3,7 @@
  *
  *   node --import tsx bench/server.ts --store memory|sqlite|postgres [--port 0] [--coalesce-window-ms 50] [--data-dir DIR]
  *     [--database-url postgres://…] [--pubsub memory|redis --redis-url redis://… --key-prefix P]
+ *     [--agent demo|anthropic|openai --provider-url http://127.0.0.1:PORT]
  *
  * Prints `bench server listening on <url>` on stdout. When started by the bench (with an IPC
  * channel) it answers `{type: 'usage'}` with its CPU time and memory so far, and stops
@@ -12,7 +13,11 @@
  * with `bench/tools/cpuprofile.ts`). The SQLite store and the workspaces live in DIR, or else
  * in a temporary folder removed on exit. `--store postgres` needs `--database-url` (an
  * existing database; the bench creates and drops it); `--pubsub redis` needs `--redis-url`,
- * and instances that serve the same sessions need the same `--key-prefix`.
+ * and instances that serve the same sessions need the same `--key-prefix`. `--agent` is the
+ * server's `AGENT` (default `demo`); `anthropic` and `openai` run the real tool loop and
+ * provider, configured as `npm start` would be (`loadConfig`, `createAgentFromConfig`), against
+ * `--provider-url` (the `agents` scenario's fake provider: `ANTHROPIC_BASE_URL`, and
+ * `OPENAI_BASE_URL` with `/v1`), with a made-up API key.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +25,10 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createDemoAgent } from '../src/agents/demo.js';
+import { createAgentFromConfig } from '../src/agents/index.js';
+import type { Agent } from '../src/agents/types.js';
 import { createApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
 import { createMemoryPubSub } from '../src/events/pubsub/memory.js';
 import type { PubSub } from '../src/events/pubsub/types.js';
 import { createMemoryStore } from '../src/store/memory.js';
@@ -117,6 +125,10 @@ const { values } = parseArgs({
     'key-prefix': { type: 'string' },
     /** This instance's name in leases (default: the app's, a random UUID with a shared store). */
     'instance-id': { type: 'string' },
+    /** The server's `AGENT`: demo, anthropic or openai. */
+    agent: { type: 'string', default: 'demo' },
+    /** With `--agent anthropic|openai`: the provider's origin (a fake on loopback). */
+    'provider-url': { type: 'string' },
   },
 });
 if (!['memory', 'sqlite', 'sqlite-inline', 'postgres'].includes(values.store!)) {
@@ -125,6 +137,11 @@ if (!['memory', 'sqlite', 'sqlite-inline', 'postgres'].includes(values.store!)) 
 if (values.pubsub !== 'memory' && values.pubsub !== 'redis') fatal(new Error(`--pubsub must be memory or redis, got ${values.pubsub}`));
 if (values.store === 'postgres' && !values['database-url']) fatal(new Error('--store postgres needs --database-url'));
 if (values.pubsub === 'redis' && !values['redis-url']) fatal(new Error('--pubsub redis needs --redis-url'));
+if (!['demo', 'anthropic', 'openai'].includes(values.agent!)) fatal(new Error(`--agent must be demo, anthropic or openai, got ${values.agent}`));
+if (values.agent !== 'demo' && !values['provider-url']) fatal(new Error(`--agent ${values.agent} needs --provider-url`));
+if (values['provider-url'] && !['127.0.0.1', 'localhost', '[::1]'].includes(new URL(values['provider-url']).hostname)) {
+  fatal(new Error('the bench server only talks to a provider on loopback'));
+}
 if (values.host !== '127.0.0.1' && values.host !== '::1' && values.host !== 'localhost') fatal(new Error('the bench server only listens on loopback'));
 
 const dataDir = values['data-dir'] ?? mkdtempSync(join(tmpdir(), `switchboard-bench-${values.store}-`));
@@ -154,6 +171,20 @@ async function openPubSub(): Promise<PubSub> {
   });
 }
 
+/** The agent `npm start` would make of `AGENT=<agent>` and the provider's base URL. */
+async function openAgent(): Promise<Agent> {
+  if (values.agent === 'demo') return createDemoAgent();
+  const origin = values['provider-url']!.replace(/\/+$/, '');
+  const config = loadConfig({
+    AGENT: values.agent,
+    ANTHROPIC_API_KEY: 'sk-ant-bench-not-a-key',
+    ANTHROPIC_BASE_URL: origin,
+    OPENAI_API_KEY: 'sk-bench-not-a-key',
+    OPENAI_BASE_URL: `${origin}/v1`,
+  });
+  return createAgentFromConfig(config);
+}
+
 const timedStore = timeMethods(await openStore().catch(fatal));
 const timedPubSub = timeMethods(await openPubSub());
 
@@ -164,7 +195,7 @@ const app = createApp({
   store: timedStore.wrapped,
   pubsub: timedPubSub.wrapped,
   instanceId: values['instance-id'],
-  agent: createDemoAgent(),
+  agent: await openAgent().catch(fatal),
   coalesceWindowMs: values['coalesce-window-ms'] === undefined ? undefined : Number(values['coalesce-window-ms']),
   shutdownGraceMs: 1000,
   // Every bench client is the single user `local` (no AUTH_SECRET), standing in for many
@@ -220,4 +251,4 @@ if (process.send) {
     }
   });
 }
-console.log(`bench server listening on ${url} (store: ${values.store}, pubsub: ${values.pubsub})`);
+console.log(`bench server listening on ${url} (store: ${values.store}, pubsub: ${values.pubsub}, agent: ${values.agent})`);

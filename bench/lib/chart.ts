@@ -1,6 +1,6 @@
 /**
  * The latency chart of a results file: hand-written SVG (no dependencies), one panel per
- * scenario that measured latency (`fast`, `burst`, `realistic`), one line per server row. Each
+ * scenario that measured latency (`fast`, `burst`, `realistic`, `agents`), one line per server row. Each
  * line is a percentile plot: x = latency in ms on a log scale, y = the percentile on a "nines"
  * scale (p50, p90, p99, p99.9, … equally spaced, as HdrHistogram plots do), so that both the
  * median and the tail are visible. The lines come from the compact percentile vectors

@@ -97,7 +97,7 @@ function summarize(store: TargetKind, runs: FanoutRun[], opts: FanoutOptions): R
 }
 
 /** `value` against an upper bound: "met, 39% under (39.3 ms to spare)" / "NOT MET, 34% over (by 33.8 ms)" / "NOT MET, 12.2× the bound". */
-function atMost(value: number, bound: number, unit = ''): string {
+export function atMost(value: number, bound: number, unit = ''): string {
   if (!Number.isFinite(value)) return 'NOT MET (not measured)';
   const by = unit ? ` (${value <= bound ? `${fmt(bound - value)}${unit} to spare` : `by ${fmt(value - bound)}${unit}`})` : '';
   if (value <= bound) return `met, ${fmt((1 - value / bound) * 100, 0)}% under${by}`;

@@ -13,6 +13,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { createQueue } from '../utils/queue.js';
 
 /** A point in a scripted stream where the server waits until the test opens it. */
@@ -24,8 +25,19 @@ export interface Gate {
   readonly reached: Promise<void>;
 }
 
-/** One step of a stream: bytes to write (each step is one write), a pause, or a gate. */
-export type Step = string | Uint8Array | { delayMs: number } | Gate;
+/**
+ * One step of a stream: bytes to write (each step is one write), a pause, a gate, a point
+ * in time, or a function.
+ *
+ * - `{ delayMs }` waits that long after the previous step.
+ * - `{ atMs }` waits until that many ms after the stream began (its headers went out), never
+ *   less; a step already due goes on at once. An absolute schedule, as a model's tokens come:
+ *   a late wake delays the writes after it but does not slow the pace (a benchmark's paced
+ *   stream).
+ * - A function is called when the stream reaches it, between writes: e.g. to note when the
+ *   next write goes out.
+ */
+export type Step = string | Uint8Array | { delayMs: number } | { atMs: number } | Gate | (() => void);
 
 export type Script =
   /**
@@ -194,6 +206,7 @@ export async function startFakeProvider(): Promise<FakeProvider> {
         res.writeHead(200, { ...STREAM_HEADERS[endpoint](), ...script.headers });
         res.flushHeaders();
         const gone = new Promise<void>((resolve) => res.on('close', resolve));
+        const began = performance.now();
         const steps = script.steps;
         const end = script.end ?? 'close';
         for (let i = 0; i < steps.length; i++) {
@@ -211,8 +224,15 @@ export async function startFakeProvider(): Promise<FakeProvider> {
             // One turn of the event loop per write, so a client in this process reads each
             // write on its own instead of all of them coalesced in the socket.
             await new Promise((resolve) => setImmediate(resolve));
+          } else if (typeof step === 'function') {
+            step();
           } else if ('delayMs' in step) {
             await Promise.race([new Promise((resolve) => setTimeout(resolve, step.delayMs)), gone]);
+          } else if ('atMs' in step) {
+            // A timer may fire a fraction of a millisecond early: wait again until it is due.
+            for (let wait = began + step.atMs - performance.now(); wait > 0 && !res.destroyed; wait = began + step.atMs - performance.now()) {
+              await Promise.race([new Promise((resolve) => setTimeout(resolve, Math.ceil(wait))), gone]);
+            }
           } else {
             await Promise.race([(step as GateImpl).wait(), gone]);
           }

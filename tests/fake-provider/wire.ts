@@ -159,5 +159,11 @@ export function splitBytes(text: string, size: number | { seed: number }): Uint8
 }
 
 function isEvent(value: Json | Step): value is Json {
-  return typeof value === 'object' && !(value instanceof Uint8Array) && !('delayMs' in value) && (value as { kind?: unknown }).kind !== 'gate';
+  return (
+    typeof value === 'object' &&
+    !(value instanceof Uint8Array) &&
+    !('delayMs' in value) &&
+    !('atMs' in value) &&
+    (value as { kind?: unknown }).kind !== 'gate'
+  );
 }

@@ -116,6 +116,29 @@ describe('fake provider: responses', () => {
     expect(text).toBe([...openaiText(['a', 'b']).map((c) => openaiFrame(c)), openaiFrame('[DONE]')].join(''));
   });
 
+  it('paces a stream on an absolute schedule (atMs) and calls function steps between writes', async () => {
+    const times: number[] = [];
+    const mark = () => void times.push(performance.now());
+    const [a, b] = openaiText(['a', 'b']).slice(1, 3) as [Record<string, unknown>, Record<string, unknown>];
+    // atMs 30 is already past after the 60 ms delay: due at once, not 30 ms later.
+    fake.openai.enqueue(openaiStream([{ delayMs: 60 }, mark, a, { atMs: 30 }, mark, b], { done: false }));
+    const sent = performance.now();
+    const text = await (await post('/v1/chat/completions')).text();
+    expect(text).toBe(openaiFrame(a) + openaiFrame(b));
+    expect(times).toHaveLength(2);
+    expect(times[0]! - sent).toBeGreaterThanOrEqual(60);
+    expect(times[1]! - times[0]!).toBeLessThan(30);
+  });
+
+  it('waits for an atMs step that is not yet due, counted from the stream start', async () => {
+    const times: number[] = [];
+    fake.anthropic.enqueue(anthropicStream([{ atMs: 40 }, () => void times.push(performance.now()), ...anthropicText(['x'])]));
+    const sent = performance.now();
+    const text = await (await post('/v1/messages')).text();
+    expect(text).toBe(anthropicText(['x']).map((e) => anthropicFrame(e)).join(''));
+    expect(times[0]! - sent).toBeGreaterThanOrEqual(40);
+  });
+
   it('resets the connection when scripted', async () => {
     fake.anthropic.enqueue({ type: 'reset' });
     await expect(post('/v1/messages')).rejects.toThrow(/fetch failed/);
