@@ -4,6 +4,7 @@
  * every way of stopping a turn closing the provider connection, and the API key found
  * nowhere: not in an event, a GraphQL response or an error the server reported.
  */
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ofType } from '../utils/events-of.js';
 import { deltaText, type Event } from '../utils/clients.js';
@@ -63,6 +64,21 @@ describe.each(PROVIDER_NAMES)('%s: each failure code through the server', (p) =>
     const { events, requests } = await failingTurn(p, () => Array.from({ length: 4 }, (): Script => ({ type: 'reset' })));
     expectFailed(events, 'PROVIDER_UNAVAILABLE');
     expect(requests).toHaveLength(4);
+  });
+
+  it('a refused connection, after the retries, is PROVIDER_UNAVAILABLE naming the host, not the key', async () => {
+    // A port that was just free: nothing listens there.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const started = await startAgentServer({ provider: p, baseUrl: `http://127.0.0.1:${port}${p === 'openai' ? '/v1' : ''}` });
+    const s = await openSession(started.server);
+    await s.send('go');
+    const events = await s.events.untilComplete();
+    expectFailed(events, 'PROVIDER_UNAVAILABLE');
+    expect(ofType(events, 'ErrorEvent')[0]!.error).toMatch(new RegExp(`after 4 attempts.*connection to 127\\.0\\.0\\.1:${port} failed \\(ECONNREFUSED\\)`));
+    await expectNoKey(started, s.id, events);
   });
 
   it('any other HTTP error is PROVIDER_ERROR, not retried', async () => {

@@ -4,7 +4,7 @@
  * client. Each point runs for both providers; the requests the fake server recorded show
  * what went to the model, in that provider's own form.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -215,6 +215,31 @@ describe.each(PROVIDER_NAMES)('%s: turns through a real server', (p) => {
         { id: calls[2]!.id, content: 'x.txt', isError: false },
       ]),
     ]);
+  });
+
+  it('the three tools on the workspace: folders end in /, a read gives the text, a path that escapes is an error result and asks nobody', async () => {
+    const { server, fake, wire } = await startAgentServer({ provider: p });
+    const s = await openSession(server);
+    await mkdir(join(server.dataDir, 'workspaces', 's', 'notes'), { recursive: true });
+    await writeFile(join(server.dataDir, 'workspaces', 's', 'notes', 'a.txt'), 'alpha');
+    const calls = [
+      { id: ids(p, 't1'), name: 'list_files', input: {} },
+      { id: ids(p, 't2'), name: 'read_file', input: { path: 'notes/a.txt' } },
+      { id: ids(p, 't3'), name: 'write_file', input: { path: '../outside.txt', text: 'x' } },
+      { id: ids(p, 't4'), name: 'read_file', input: { path: '/etc/passwd' } },
+    ];
+    fake[wire.endpoint].enqueue(wire.tools(calls), wire.text(['Seen.']));
+    await s.send('look around');
+    const turn = await s.events.untilComplete();
+
+    const results = ofType(turn, 'ToolResultEvent');
+    expect(results.map((r) => [r.toolUseId, r.isError])).toEqual(calls.map((c, i) => [c.id, i >= 2]));
+    expect(results[0]!.result.split('\n')).toEqual(['notes/', 'notes/a.txt']);
+    expect(results[1]!.result).toBe('alpha');
+    expect(results[2]!.result).toMatch(/outside\.txt/);
+    expect(ofType(turn, 'PermissionRequestEvent')).toEqual([]);
+    await expect(readFile(join(server.dataDir, 'workspaces', 'outside.txt'), 'utf8')).rejects.toThrow();
+    expect(turn.at(-1)).toMatchObject({ reason: 'END_TURN' });
   });
 
   it('history: the next turn, and the turn after a restart on the same data, carry every earlier turn in the provider form', async () => {

@@ -149,6 +149,8 @@ export interface AgentServerOptions {
   agent?: Partial<Omit<ModelAgentOptions, 'provider'>>;
   /** Passed to the provider. */
   idleTimeoutMs?: number;
+  /** Where the provider sends its requests instead of the fake server (a closed port). */
+  baseUrl?: string;
   app?: AppOptions;
 }
 
@@ -171,8 +173,8 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
   const idle = options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs };
   const provider =
     options.provider === 'anthropic'
-      ? createAnthropicProvider({ apiKey: API_KEY, baseUrl: fake.anthropicBaseUrl, ...idle })
-      : createOpenAIProvider({ apiKey: API_KEY, baseUrl: fake.openaiBaseUrl, ...idle });
+      ? createAnthropicProvider({ apiKey: API_KEY, baseUrl: options.baseUrl ?? fake.anthropicBaseUrl, ...idle })
+      : createOpenAIProvider({ apiKey: API_KEY, baseUrl: options.baseUrl ?? fake.openaiBaseUrl, ...idle });
   const agent = createModelAgent({
     provider,
     models: ['model-a', 'model-b'],
