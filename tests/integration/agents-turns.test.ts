@@ -280,6 +280,39 @@ describe.each(PROVIDER_NAMES)('%s: turns through a real server', (p) => {
   });
 });
 
+describe.each(PROVIDER_NAMES)('%s: a turn stopped while a tool waits', (p) => {
+  const form = FORM[p];
+
+  it('after a restart, the next request carries the call with a result saying it never finished (providers refuse a call without one)', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'switchboard-agents-'));
+    onCleanup(() => rm(dataDir, { recursive: true, force: true }));
+    const fake = await startFakeProvider();
+    onCleanup(() => fake.close());
+    const first = await startAgentServer({ provider: p, fake, app: { dataDir } });
+    const { wire } = first;
+    const s = await openSession(first.server);
+    const write = { id: ids(p, 'u1'), name: 'write_file', input: { path: 'u.txt', text: 'u' } };
+    fake[wire.endpoint].enqueue(wire.tools([write], { text: 'Writing.' }));
+    await s.send('write u');
+    await s.events.takeUntil((e) => e.__typename === 'PermissionRequestEvent');
+    await first.server.stop();
+    expect((await s.events.untilComplete()).at(-1)).toMatchObject({ reason: 'INTERRUPTED' });
+
+    const second = await startAgentServer({ provider: p, fake, app: { dataDir } });
+    const lastSeq = (s.events.all.at(-1) as { seq: number }).seq;
+    const again = sessionDriver(second.server, s.id, subscribeEvents(wsClient(second.server), s.id, lastSeq));
+    fake[wire.endpoint].enqueue(wire.text(['Fine.']));
+    await again.send('never mind');
+    expect((await again.events.untilComplete()).at(-1)).toMatchObject({ reason: 'END_TURN' });
+    const unfinished = 'The tool call did not finish: the turn was stopped before it had a result.';
+    expect(conversationSent(fake.requests[1]!)).toEqual([
+      form.user('write u'),
+      form.assistant('Writing.', [write]),
+      ...form.results([{ id: write.id, content: unfinished, isError: true }], 'never mind'),
+    ]);
+  });
+});
+
 describe('Query.config.models', () => {
   it('is the served list: MODELS when set, the first the default, and the model a session sends', async () => {
     const fake = await startFakeProvider();
