@@ -11,6 +11,7 @@ import { deltaText, type Event } from '../utils/clients.js';
 import { SessionQuery } from '../utils/operations.js';
 import { API_KEY, openSession, PROVIDER_NAMES, startAgentServer, type AgentServer, type ProviderName } from '../utils/agent-server.js';
 import type { Script } from '../fake-provider/server.js';
+import { createManualClock, settle } from '../utils/manual-clock.js';
 
 /** One turn in an ALLOW_ALL session on a fresh server; the key is checked for everywhere after it. */
 async function failingTurn(provider: ProviderName, scripts: (a: AgentServer) => Script[], agent: Parameters<typeof startAgentServer>[0]['agent'] = {}, idleTimeoutMs?: number) {
@@ -136,6 +137,29 @@ describe.each(PROVIDER_NAMES)('%s: retries never repeat a delta', (p) => {
     expect(ofType(events, 'TextCompleteEvent').map((e) => e.text)).toEqual(['Hello once.']);
     expect(events.at(-1)).toMatchObject({ reason: 'END_TURN' });
     expect(requests).toHaveLength(3);
+  });
+
+  it.each([
+    ['retry-after: 7 (seconds)', { 'retry-after': '7' }],
+    ['retry-after-ms: 7000', { 'retry-after-ms': '7000' }],
+  ])('waits exactly what %s asks, on the agent clock, before the one retry', async (_, headers) => {
+    const clock = createManualClock(Date.now());
+    const started = await startAgentServer({ provider: p, agent: { clock } });
+    const { server, fake, wire } = started;
+    const s = await openSession(server);
+    fake[wire.endpoint].enqueue(wire.httpError(429, 'Slow down.', headers), wire.text(['After the wait.']));
+    await s.send('go');
+    await (await fake.nextRequest()).closed;
+    // The loop has read the 429 and is waiting on the clock.
+    while (clock.pending() === 0) await settle();
+    clock.advance(6999);
+    expect(clock.pending()).toBe(1);
+    expect(fake.requests).toHaveLength(1);
+    clock.advance(1);
+    await fake.nextRequest();
+    const events = await s.events.untilComplete();
+    expect(deltaText(events)).toBe('After the wait.');
+    expect(events.at(-1)).toMatchObject({ reason: 'END_TURN' });
   });
 
   it('a connection reset after a delta is not retried: PROVIDER_UNAVAILABLE, the delta once', async () => {

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createAgentFromConfig, DEFAULT_MODELS } from '../../src/agents/index.js';
-import { deltaText, subscribeEvents, wsClient, type Event } from '../utils/clients.js';
+import { deltaText, sseClient, subscribeEvents, wsClient, type Event } from '../utils/clients.js';
 import { ofType } from '../utils/events-of.js';
-import { ConfigQuery } from '../utils/operations.js';
+import { ConfigQuery, CreateSessionMutation, SendMessageMutation } from '../utils/operations.js';
 import { startFakeProvider } from '../fake-provider/server.js';
 import { onCleanup, startTestServer } from '../utils/server.js';
 import { API_KEY, conversationSent, openSession, PROVIDER_NAMES, sessionDriver, startAgentServer, type ProviderName } from '../utils/agent-server.js';
@@ -95,6 +95,17 @@ describe.each(PROVIDER_NAMES)('%s: turns through a real server', (p) => {
       expect((body.tools as Array<{ function: { name: string } }>).map((t) => t.function.name)).toEqual(['list_files', 'read_file', 'write_file']);
     }
     expect(conversationSent(request!)).toEqual([form.user('Say hello')]);
+  });
+
+  it('a plain answer over graphql-sse (single connection mode) too', async () => {
+    const { server, fake, wire } = await startAgentServer({ provider: p });
+    await server.gql(CreateSessionMutation, { input: { id: 'sse' } });
+    const events = subscribeEvents(sseClient(server, 'single'), 'sse', 0);
+    fake[wire.endpoint].enqueue(wire.text(['Over ', 'SSE.'], { input: 3, output: 2 }));
+    await server.gql(SendMessageMutation, { input: { sessionId: 'sse', text: 'hi' } });
+    const turn = await events.untilComplete();
+    expect(deltaText(turn)).toBe('Over SSE.');
+    expect(turn.at(-1)).toMatchObject({ reason: 'END_TURN', usage: { inputTokens: 3, outputTokens: 2 } });
   });
 
   it('allow: the write asks, lands in the workspace after the yes, and its result goes back to the model', async () => {
