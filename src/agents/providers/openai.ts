@@ -29,7 +29,7 @@ export interface OpenAIProviderOptions {
    * Longest silence (waiting for the response, or between two pieces of it) before the
    * request fails as unavailable: a server that stops sending mid-stream must not hold the
    * turn until someone cancels it. Retried like any unavailability while nothing streamed.
-   * @default 300000 (5 min: a long thinking block still sends pings)
+   * @default 300000 (5 min: a local server on a CPU may read a long prompt for minutes before its first chunk)
    */
   idleTimeoutMs?: number;
   /**
