@@ -46,7 +46,7 @@ export async function createAgentFromConfig(config: AgentConfig, options: { cloc
       // Loaded only when configured: the demo agent never loads HTTP clients it does not use.
       const { createAnthropicProvider } = await import('./providers/anthropic.js');
       return createModelAgent({
-        provider: createAnthropicProvider({ apiKey, baseUrl: config.anthropicBaseUrl }),
+        provider: createAnthropicProvider({ apiKey, baseUrl: config.anthropicBaseUrl, ...(options.clock ? { clock: options.clock } : {}) }),
         models: config.models ?? DEFAULT_MODELS.anthropic,
         secrets: [apiKey],
         ...limits,
@@ -56,7 +56,11 @@ export async function createAgentFromConfig(config: AgentConfig, options: { cloc
       const apiKey = config.openaiApiKey;
       const { createOpenAIProvider } = await import('./providers/openai.js');
       return createModelAgent({
-        provider: createOpenAIProvider({ baseUrl: config.openaiBaseUrl, ...(apiKey === null ? {} : { apiKey }) }),
+        provider: createOpenAIProvider({
+          baseUrl: config.openaiBaseUrl,
+          ...(apiKey === null ? {} : { apiKey }),
+          ...(options.clock ? { clock: options.clock } : {}),
+        }),
         models: config.models ?? DEFAULT_MODELS.openai,
         secrets: apiKey === null ? [] : [apiKey],
         ...limits,

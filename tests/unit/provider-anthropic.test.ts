@@ -349,10 +349,11 @@ describe('Anthropic provider: events', () => {
 
 describe('Anthropic provider: errors in the stream', () => {
   it.each([
-    ['overloaded_error', 'unavailable'],
-    ['rate_limit_error', 'rate_limited'],
-    ['authentication_error', 'auth'],
-    ['permission_error', 'auth'],
+    // The contract: an error event in a stream is PROVIDER_ERROR, whatever its type.
+    ['overloaded_error', 'error'],
+    ['rate_limit_error', 'error'],
+    ['authentication_error', 'error'],
+    ['permission_error', 'error'],
     ['api_error', 'error'],
     ['invalid_request_error', 'error'],
   ])('an error event of type %s before any part is a ProviderError of kind %s, not streamed', async (type, kind) => {
@@ -370,7 +371,7 @@ describe('Anthropic provider: errors in the stream', () => {
     );
     const { parts, error } = await drain(provider.stream(modelRequest()));
     expect(parts).toEqual([{ type: 'text_delta', text: 'Hel' }]);
-    expect(error).toMatchObject({ name: 'ProviderError', kind: 'unavailable', details: { streamed: true } });
+    expect(error).toMatchObject({ name: 'ProviderError', kind: 'error', details: { streamed: true } });
   });
 
   it('malformed JSON in the middle of a stream is an error, streamed', async () => {

@@ -10,6 +10,7 @@ import { errorBodyMessage, kindOfStatus, retryAfterMs } from '../../src/agents/p
 import { createOpenAIProvider } from '../../src/agents/providers/openai.js';
 import { ProviderError, type ModelProvider } from '../../src/agents/providers/types.js';
 import { drain, modelRequest } from '../fake-provider/drive.js';
+import { createManualClock, type ManualClock } from '../utils/manual-clock.js';
 import { startFakeProvider, type Endpoint, type FakeProvider, type Script } from '../fake-provider/server.js';
 import {
   anthropicError,
@@ -214,6 +215,63 @@ describe.each(PROVIDERS)('$name provider: HTTP failures', (p) => {
     const { error, parts } = await drain(provider.stream(modelRequest()));
     expect(error).toBeUndefined();
     expect(parts.at(-1)).toEqual({ type: 'finish', reason: 'end_turn' });
+  });
+});
+
+describe.each(PROVIDERS)('$name provider: a server that goes silent', (p) => {
+  const IDLE_MS = 5 * 60_000;
+  let clock: ManualClock;
+  let provider: ModelProvider;
+  beforeEach(() => {
+    clock = createManualClock();
+    const options = { apiKey: API_KEY, clock };
+    provider =
+      p.endpoint === 'anthropic'
+        ? createAnthropicProvider({ ...options, baseUrl: fake.anthropicBaseUrl })
+        : createOpenAIProvider({ ...options, baseUrl: fake.openaiBaseUrl });
+  });
+  const more = (text: string) => (p.endpoint === 'anthropic' ? textDelta(0, text) : chunk({ content: text }));
+
+  it('waits 5 min by default for the response, then fails as unavailable, not streamed, and hangs up', async () => {
+    fake[p.endpoint].enqueue({ type: 'hang' });
+    const result = drain(provider.stream(modelRequest()));
+    const seen = await fake.nextRequest();
+    await clock.advanceAsync(IDLE_MS - 1);
+    expect(seen.hungUp).toBe(false);
+    await clock.advanceAsync(1);
+    const { parts, error } = await result;
+    expect(parts).toEqual([]);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toMatchObject({ kind: 'unavailable', details: { streamed: false } });
+    expect((error as Error).message).toMatch(/sent nothing for 300 s/);
+    expect(await seen.closed).toBe(true);
+  });
+
+  it('counts the silence from the last piece received, and fails a stream that stops mid-way as streamed', async () => {
+    const [first, second] = [fake.gate(), fake.gate()];
+    fake[p.endpoint].enqueue(p.oneDeltaThen([first, more('lo'), second], 'hang'));
+    const stream = provider.stream(modelRequest())[Symbol.asyncIterator]();
+    expect((await stream.next()).value).toEqual({ type: 'text_delta', text: 'Hel' });
+    await first.reached;
+    await clock.advanceAsync(IDLE_MS - 1000);
+    first.open();
+    expect((await stream.next()).value).toEqual({ type: 'text_delta', text: 'lo' });
+    await second.reached;
+    // Past 5 min since the request, but not since the last piece.
+    await clock.advanceAsync(IDLE_MS - 1000);
+    const pending = stream.next().then(() => undefined, (e: unknown) => e);
+    await clock.advanceAsync(1000);
+    const error = await pending;
+    expect(error).toMatchObject({ name: 'ProviderError', kind: 'unavailable', details: { streamed: true } });
+    expect(await (await fake.nextRequest()).closed).toBe(true);
+    second.open();
+  });
+
+  it('leaves no timer behind after a stream ends', async () => {
+    fake[p.endpoint].enqueue(p.ok());
+    const { error } = await drain(provider.stream(modelRequest()));
+    expect(error).toBeUndefined();
+    expect(clock.pending()).toBe(0);
   });
 });
 

@@ -322,7 +322,8 @@ describe('OpenAI-compatible provider: chunks', () => {
     const { parts, error } = await run([chunk({ content: 'a' }), openaiErrorBody('The server had an error', 'server_error')], { done: false });
     expect(parts).toEqual([{ type: 'text_delta', text: 'a' }]);
     expect(error).toBeInstanceOf(ProviderError);
-    expect(error).toMatchObject({ kind: 'unavailable', details: { streamed: true } });
+    // The contract: an error in a stream is PROVIDER_ERROR, whatever its type.
+    expect(error).toMatchObject({ kind: 'error', details: { streamed: true } });
     expect((error as Error).message).toContain('server_error: The server had an error');
   });
 

@@ -3,9 +3,10 @@
  * `POST /v1/messages`, its event stream into `ModelPart`s. Nothing else (retries, tools,
  * limits) happens here; see types.ts.
  */
-import { isObject, streamParts, WireFault, type WireTranslator } from './http.js';
+import { systemClock, type Clock } from '../../clock.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, isObject, streamParts, WireFault, type WireTranslator } from './http.js';
 import type { SseEvent } from './sse.js';
-import type { FinishReason, ModelMessage, ModelPart, ModelProvider, ModelRequest, ProviderFailureKind } from './types.js';
+import type { FinishReason, ModelMessage, ModelPart, ModelProvider, ModelRequest } from './types.js';
 
 export interface AnthropicProviderOptions {
   /** Sent as `x-api-key`; cut out of every error message. */
@@ -21,6 +22,18 @@ export interface AnthropicProviderOptions {
    */
   fetch?: typeof globalThis.fetch;
   /**
+   * Longest silence (waiting for the response, or between two pieces of it) before the
+   * request fails as unavailable: a server that stops sending mid-stream must not hold the
+   * turn until someone cancels it. Retried like any unavailability while nothing streamed.
+   * @default 300000 (5 min: a long thinking block still sends pings)
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Times `idleTimeoutMs`; tests pass a manual clock.
+   * @default systemClock
+   */
+  clock?: Clock;
+  /**
    * The `anthropic-version` header: the wire format this module speaks.
    * @default '2023-06-01'
    */
@@ -31,6 +44,8 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mode
   const { apiKey, anthropicVersion = '2023-06-01' } = options;
   const url = `${(options.baseUrl ?? 'https://api.anthropic.com').replace(/\/+$/, '')}/v1/messages`;
   const fetch = options.fetch ?? globalThis.fetch;
+  const { idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS, clock = systemClock } = options;
+  if (!(idleTimeoutMs > 0)) throw new RangeError('idleTimeoutMs must be > 0');
   return {
     name: 'anthropic',
     stream(request: ModelRequest) {
@@ -43,6 +58,8 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mode
           signal: request.signal,
           label: 'Anthropic API',
           secrets: [apiKey],
+          idleTimeoutMs,
+          clock,
         },
         new AnthropicTranslator(),
       );
@@ -126,13 +143,6 @@ const STOP_REASONS: Record<string, FinishReason> = {
   // pause_turn (a server tool paused the turn) and refusal end the response without an answer to act on.
 };
 
-const ERROR_KINDS: Record<string, ProviderFailureKind> = {
-  overloaded_error: 'unavailable',
-  rate_limit_error: 'rate_limited',
-  authentication_error: 'auth',
-  permission_error: 'auth',
-};
-
 /** One response's event stream into parts; block state is keyed by content block index. */
 export class AnthropicTranslator implements WireTranslator {
   finished = false;
@@ -175,7 +185,10 @@ export class AnthropicTranslator implements WireTranslator {
         const error = isObject(payload.error) ? payload.error : {};
         const errorType = typeof error.type === 'string' ? error.type : 'error';
         const message = typeof error.message === 'string' ? error.message : 'no message';
-        throw new WireFault(`error event: ${errorType}: ${message}`, ERROR_KINDS[errorType] ?? 'error');
+        // Whatever its type (overloaded_error included), an error event after HTTP 200 is the
+        // contract's PROVIDER_ERROR, never retried: the response has begun, and its type
+        // stays in the message for the user.
+        throw new WireFault(`error event: ${errorType}: ${message}`);
       }
       default:
         // ping, and event types added after this was written.

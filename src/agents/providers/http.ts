@@ -3,6 +3,7 @@
  * `ProviderError` kinds once, its body read as server-sent events and handed to a
  * provider's translator. A translator only turns events into parts; it never sees a socket.
  */
+import type { Clock, TimerHandle } from '../../clock.js';
 import { readSse, type SseEvent } from './sse.js';
 import { ProviderError, type ModelPart, type ProviderFailureKind } from './types.js';
 
@@ -39,7 +40,18 @@ export interface StreamRequest {
   label: string;
   /** Strings cut out of every error message, whatever the provider echoed: the API key. */
   secrets: readonly string[];
+  /**
+   * Longest silence, waiting for the response or between two reads of its body, before the
+   * connection is closed and the request fails as `unavailable` (retried only if nothing
+   * streamed yet). Anthropic's pings and any bytes at all count as activity.
+   */
+  idleTimeoutMs: number;
+  /** Times `idleTimeoutMs`. */
+  clock: Clock;
 }
+
+/** How long a provider may stay silent before its request fails. @see StreamRequest.idleTimeoutMs */
+export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
 
 /** Most bytes of an error body read for its message; the rest is left unread. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -52,44 +64,105 @@ const MAX_QUOTED_CHARS = 500;
  * an abort by `request.signal`, which throws the signal's reason.
  */
 export async function* streamParts(request: StreamRequest, translator: WireTranslator): AsyncGenerator<ModelPart, void, undefined> {
-  const { signal } = request;
-  let response: Response;
+  // The request's own controller: aborted by the caller's signal, or by the idle watch.
+  const controller = new AbortController();
+  const forward = () => controller.abort(request.signal.reason);
+  if (request.signal.aborted) forward();
+  else request.signal.addEventListener('abort', forward, { once: true });
+  const idle = watchIdle(request.clock, request.idleTimeoutMs, () => controller.abort(new Error('idle')));
+  const { signal } = controller;
+  const fail = (error: unknown, streamed: boolean) => failure(request, error, streamed, idle.fired);
   try {
-    response = await request.fetch(request.url, {
-      method: 'POST',
-      headers: request.headers,
-      body: JSON.stringify(request.body),
-      signal,
-      // A redirect would carry the key (x-api-key survives even a cross-origin one) to
-      // wherever it points; the APIs never redirect a POST, so it is answered as an error.
-      redirect: 'manual',
-    });
-  } catch (error) {
-    throw failure(request, error, false);
-  }
-  if (!response.ok) throw await httpFailure(request, response);
-  if (!response.body) throw failure(request, new WireFault('answered with an empty body'), false);
-  if (/json/i.test(response.headers.get('content-type') ?? '')) {
-    // A gateway that answers 200 with a JSON error instead of the stream it was asked for.
-    const quoted = errorBodyMessage(await readBounded(response));
-    throw failure(request, new WireFault(`answered JSON instead of an event stream${quoted ? `: ${quoted}` : ''}`), false);
-  }
+    let response: Response;
+    try {
+      response = await request.fetch(request.url, {
+        method: 'POST',
+        headers: request.headers,
+        body: JSON.stringify(request.body),
+        signal,
+        // A redirect would carry the key (x-api-key survives even a cross-origin one) to
+        // wherever it points; the APIs never redirect a POST, so it is answered as an error.
+        redirect: 'manual',
+      });
+    } catch (error) {
+      throw fail(error, false);
+    }
+    idle.touch();
+    if (!response.ok) throw await httpFailure(request, response);
+    if (!response.body) throw fail(new WireFault('answered with an empty body'), false);
+    if (/json/i.test(response.headers.get('content-type') ?? '')) {
+      // A gateway that answers 200 with a JSON error instead of the stream it was asked for.
+      const quoted = errorBodyMessage(await readBounded(response));
+      throw fail(new WireFault(`answered JSON instead of an event stream${quoted ? `: ${quoted}` : ''}`), false);
+    }
 
-  let streamed = false;
-  try {
-    for await (const event of readSse(response.body as unknown as AsyncIterable<Uint8Array>)) {
-      for (const part of translator.event(event)) {
+    let streamed = false;
+    try {
+      for await (const event of readSse(touching(response.body as unknown as AsyncIterable<Uint8Array>, idle))) {
+        for (const part of translator.event(event)) {
+          streamed = true;
+          yield part;
+        }
+        if (translator.finished) return;
+      }
+      for (const part of translator.end()) {
         streamed = true;
         yield part;
       }
-      if (translator.finished) return;
+    } catch (error) {
+      throw fail(error, streamed);
     }
-    for (const part of translator.end()) {
-      streamed = true;
-      yield part;
+  } finally {
+    idle.stop();
+    request.signal.removeEventListener('abort', forward);
+  }
+}
+
+interface IdleWatch {
+  /** Something arrived: the silence starts again. */
+  touch(): void;
+  stop(): void;
+  /** True once the silence lasted the whole timeout. */
+  readonly fired: boolean;
+}
+
+/**
+ * Calls `onIdle` once nothing was touched for `timeoutMs`. One timer at a time, re-armed for
+ * the remainder when it fires early, so a fast stream costs a clock read per chunk, not a
+ * timer.
+ */
+function watchIdle(clock: Clock, timeoutMs: number, onIdle: () => void): IdleWatch {
+  let last = clock.now();
+  let fired = false;
+  let handle: TimerHandle | undefined;
+  const check = () => {
+    const quiet = clock.now() - last;
+    if (quiet < timeoutMs) {
+      handle = clock.setTimeout(check, timeoutMs - quiet);
+      return;
     }
-  } catch (error) {
-    throw failure(request, error, streamed);
+    handle = undefined;
+    fired = true;
+    onIdle();
+  };
+  handle = clock.setTimeout(check, timeoutMs);
+  return {
+    touch: () => void (last = clock.now()),
+    stop: () => {
+      if (handle !== undefined) clock.clearTimeout(handle);
+      handle = undefined;
+    },
+    get fired() {
+      return fired;
+    },
+  };
+}
+
+/** The body's chunks, each one touching the idle watch. */
+async function* touching(body: AsyncIterable<Uint8Array>, idle: IdleWatch): AsyncGenerator<Uint8Array, void, undefined> {
+  for await (const chunk of body) {
+    idle.touch();
+    yield chunk;
   }
 }
 
@@ -217,11 +290,15 @@ function networkCode(error: unknown): string | undefined {
   return undefined;
 }
 
-function failure(request: StreamRequest, error: unknown, streamed: boolean): unknown {
+function failure(request: StreamRequest, error: unknown, streamed: boolean, idle = false): unknown {
   // A cancel is not a provider failure: the caller gets back the reason it aborted with.
   if (request.signal.aborted) return request.signal.reason;
   if (error instanceof ProviderError) return error;
   const say = (message: string) => redact(`${request.label}: ${message}`, request.secrets);
+  if (idle) {
+    const seconds = Math.round(request.idleTimeoutMs / 100) / 10;
+    return new ProviderError(say(`${hostOf(request.url)} sent nothing for ${seconds} s`), 'unavailable', { streamed, cause: error });
+  }
   if (error instanceof WireFault) return new ProviderError(say(error.message), error.kind, { streamed });
   const code = networkCode(error);
   // undici reports a refused or reset connection as a TypeError ("fetch failed" before the

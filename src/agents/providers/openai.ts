@@ -4,9 +4,10 @@
  * `POST /chat/completions`, its chunks into `ModelPart`s, with the quirks real servers send.
  */
 import { randomUUID } from 'node:crypto';
-import { isObject, streamParts, WireFault, type WireTranslator } from './http.js';
+import { systemClock, type Clock } from '../../clock.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, isObject, streamParts, WireFault, type WireTranslator } from './http.js';
 import type { SseEvent } from './sse.js';
-import type { FinishReason, ModelMessage, ModelPart, ModelProvider, ModelRequest, ProviderFailureKind, ToolCallPart } from './types.js';
+import type { FinishReason, ModelMessage, ModelPart, ModelProvider, ModelRequest, ToolCallPart } from './types.js';
 
 /** The request field that bounds the output. */
 export type MaxTokensField = 'max_tokens' | 'max_completion_tokens';
@@ -25,6 +26,18 @@ export interface OpenAIProviderOptions {
    */
   fetch?: typeof globalThis.fetch;
   /**
+   * Longest silence (waiting for the response, or between two pieces of it) before the
+   * request fails as unavailable: a server that stops sending mid-stream must not hold the
+   * turn until someone cancels it. Retried like any unavailability while nothing streamed.
+   * @default 300000 (5 min: a local server on a CPU may read a long prompt for minutes before its first chunk)
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Times `idleTimeoutMs`; tests pass a manual clock.
+   * @default systemClock
+   */
+  clock?: Clock;
+  /**
    * Which field carries `maxTokens`. `max_tokens` is the one every compatible server honours
    * (vLLM, Ollama, llama.cpp, LM Studio, OpenRouter, LiteLLM); Ollama and older llama.cpp
    * builds silently ignore `max_completion_tokens`, so with it a turn's output would be
@@ -41,6 +54,8 @@ export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Model
   const baseUrl = (options.baseUrl ?? 'https://api.openai.com/v1').replace(/\/+$/, '');
   const url = `${baseUrl}/chat/completions`;
   const fetch = options.fetch ?? globalThis.fetch;
+  const { idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS, clock = systemClock } = options;
+  if (!(idleTimeoutMs > 0)) throw new RangeError('idleTimeoutMs must be > 0');
   const maxTokensField = options.maxTokensField ?? defaultMaxTokensField(baseUrl);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (apiKey) headers.authorization = `Bearer ${apiKey}`;
@@ -56,6 +71,8 @@ export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Model
           signal: request.signal,
           label: 'OpenAI-compatible server',
           secrets: apiKey ? [apiKey] : [],
+          idleTimeoutMs,
+          clock,
         },
         new OpenAITranslator(),
       );
@@ -268,8 +285,6 @@ function streamError(chunk: Record<string, unknown>): WireFault {
   const message =
     typeof chunk.error === 'string' ? chunk.error : typeof error.message === 'string' ? error.message : 'no message';
   const type = [error.type, error.code].find((v): v is string => typeof v === 'string');
-  let kind: ProviderFailureKind = 'error';
-  if (type && /rate_limit/.test(type)) kind = 'rate_limited';
-  else if (type && /server_error|overloaded|unavailable/.test(type)) kind = 'unavailable';
-  return new WireFault(`error in the stream: ${type ? `${type}: ` : ''}${message}`, kind);
+  // Whatever its type, an error after HTTP 200 is the contract's PROVIDER_ERROR, never retried.
+  return new WireFault(`error in the stream: ${type ? `${type}: ` : ''}${message}`);
 }
