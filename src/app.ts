@@ -239,6 +239,9 @@ export function createApp(options: AppOptions = {}): App {
   });
 
   const server = createServer((req, res) => {
+    // Every answer depends on the Origin (served or not, which CORS headers): a cache must
+    // not hand one origin's answer to another.
+    res.setHeader('vary', 'Origin');
     const refusal = door.refusal(req);
     if (refusal !== null) return void json(res, 403, { errors: [{ message: refusal, extensions: { code: 'FORBIDDEN' } }] });
     const path = req.url?.split('?')[0];

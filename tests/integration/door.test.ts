@@ -67,6 +67,7 @@ describe('origins', () => {
     const res = await knock(server, {}).post('no-origin');
     expect(res.status).toBe(200);
     expect(corsHeaders(res.headers)).toEqual({});
+    expect(res.headers.vary).toMatch(/\bOrigin\b/i);
     expect((await knock(server, {}).upgrade()).opened).toBe(true);
   });
 
@@ -118,6 +119,8 @@ describe('origins', () => {
       const post = await page.post(`listed-${origin.length}`);
       expect(post.status).toBe(200);
       expect(corsHeaders(post.headers)).toMatchObject({ 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true' });
+      // A cache must not serve this origin's answer to another page.
+      expect(post.headers.vary).toMatch(/\bOrigin\b/i);
       expect((await page.upgrade()).opened).toBe(true);
     }
     await expectShutOut(server, { origin: 'https://app.example.com.evil.example' });
