@@ -32,7 +32,7 @@ export function createGraphiQLPage(render: () => string): (req: IncomingMessage,
       // Cached, but asked about every time: a new server version is seen at once.
       'cache-control': 'no-cache',
       etag: page.etag,
-      vary: 'accept-encoding',
+      vary: 'origin, accept-encoding',
     };
     const known = req.headers['if-none-match']?.split(',').map((tag) => tag.trim().replace(/^W\//, ''));
     if (known?.includes(page.etag)) {
