@@ -64,7 +64,7 @@ async function main() {
     }, 10_000).unref();
     await app.stop();
     log.info({ signal, durationMs: Date.now() - startedAt }, 'stopped');
-    // The lines still buffered are written synchronously on exit (pino's exit hook).
+    // Nothing is left to flush: the logger writes stdout synchronously (observability/logger.ts).
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
