@@ -38,7 +38,7 @@ export function safeError(error: unknown, depth = 0): SafeError {
 }
 
 /** V8's JSON.parse messages quote (part of) the input: `"…" is not valid JSON`. */
-const QUOTED_JSON = /"[^\n]*"(\s+is not valid JSON)/g;
+const QUOTED_JSON = /(?:\.\.\.)?"[^\n]*(\s+is not valid JSON)/g;
 
 function unquoted(text: string): string {
   return text.includes('is not valid JSON') ? text.replace(QUOTED_JSON, '(input left out)$1') : text;
