@@ -109,6 +109,42 @@ describe('the server process logs', () => {
     expect(lines.filter((line) => line.msg === 'turn ended')).toHaveLength(2);
   }, 60_000);
 
+  it('a turn cut by SIGTERM is logged INTERRUPTED; one cut by SIGKILL when the next start ends it', async () => {
+    const dir = await dataDir();
+    const cut = async (signal: 'SIGTERM' | 'SIGKILL') => {
+      const proc = await startServerProcess({ DATA_DIR: dir });
+      const events = subscribeEvents(wsClient({ wsUrl: proc.url.replace('http', 'ws') }), 's', null);
+      const { sendMessage } = await post(proc.url, SEND, { input: { sessionId: 's', text: '/stream 100000 50' } });
+      await events.takeUntil((e) => e.__typename === 'TextDeltaEvent', 10_000);
+      proc.child.kill(signal);
+      await proc.exited;
+      return { proc, turnId: sendMessage.turnId as string };
+    };
+    const first = await startServerProcess({ DATA_DIR: dir });
+    await post(first.url, 'mutation { createSession(input: { id: "s" }) { id } }');
+    first.child.kill('SIGTERM');
+    await first.exited;
+
+    const stopped = await cut('SIGTERM');
+    expect(parseLines(stopped.proc.stdout()).find((line) => line.msg === 'turn ended')).toMatchObject({
+      sessionId: 's',
+      turnId: stopped.turnId,
+      reason: 'INTERRUPTED',
+      durationMs: expect.any(Number),
+    });
+    const killed = await cut('SIGKILL');
+    expect(parseLines(killed.proc.stdout()).filter((line) => line.msg === 'turn ended')).toEqual([]);
+    const next = await startServerProcess({ DATA_DIR: dir });
+    await waitUntil(() => next.stdout().includes('turn ended'), 'the recovered turn\'s end line');
+    expect(parseLines(next.stdout()).find((line) => line.msg === 'turn ended')).toMatchObject({
+      level: LEVEL.info,
+      sessionId: 's',
+      turnId: killed.turnId,
+      reason: 'INTERRUPTED',
+      recovered: true,
+    });
+  }, 90_000);
+
   it('LOG_LEVEL=silent writes nothing at all', async () => {
     const port = await freePort();
     const proc = spawnServer({ DATA_DIR: await dataDir(), LOG_LEVEL: 'silent', PORT: String(port) });
