@@ -36,6 +36,8 @@ import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { UserConfigService } from './user-config.js';
 import { foldRepeats } from './observability/fold.js';
+import { errorSink } from './observability/error-sink.js';
+import { defaultLogger, type Logger } from './observability/logger.js';
 
 export interface AppOptions {
   /** Port to listen on; 0 picks a free one. @default 4000 */
@@ -105,9 +107,15 @@ export interface AppOptions {
   /**
    * Where unexpected errors are reported. The same error repeated reaches it at most once a
    * second; the repeats follow as one `RepeatedError` with their count (observability/fold.ts).
-   * @default console.error
+   * @default each error a line at `error` on `logger`, with its stack (observability/error-sink.ts)
    */
   onError?: (error: unknown) => void;
+  /**
+   * Where the app logs (pino): each turn's end at `info`, connections and turn starts at
+   * `debug`, and the errors `onError` is not given for. main.ts passes one at `LOG_LEVEL`.
+   * @default errors only, as JSON lines on stdout (an embedded app says nothing unless something fails)
+   */
+  logger?: Logger;
 }
 
 export interface App {
@@ -130,7 +138,8 @@ export function createApp(options: AppOptions = {}): App {
   const clock = options.clock ?? systemClock;
   // Folded, so a client that provokes the same error thousands of times a second costs a
   // log line a second, not a disk.
-  const onError = foldRepeats(options.onError ?? ((error: unknown) => console.error('[switchboard]', error)), { clock });
+  const logger = options.logger ?? defaultLogger();
+  const onError = foldRepeats(options.onError ?? errorSink(logger), { clock });
   const dataDir = options.dataDir ?? './data';
   const limits: Limits = { ...defaultLimits, ...options.limits };
   const store = options.store ?? createThreadedSqliteStore({ path: join(dataDir, 'switchboard.db') });
@@ -158,6 +167,7 @@ export function createApp(options: AppOptions = {}): App {
     limits,
     instanceId: options.instanceId ?? (store.shared ? undefined : 'embedded'),
     onError,
+    logger,
   });
   const shutdown = new AbortController();
   // Every open subscription listens to it: past 10, Node would warn of a leak that is none.
@@ -286,6 +296,7 @@ export function createApp(options: AppOptions = {}): App {
     context: (params) => contextFor(params?.authorization as string | undefined, false),
     clock,
     onError,
+    logger,
   });
 
   async function ready(): Promise<boolean> {

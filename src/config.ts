@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { defaultLimits } from './limits.js';
+import { LOG_LEVELS, type LogLevel } from './observability/logger.js';
 
 /** Server settings, read once from the environment. */
 export interface Config {
@@ -57,6 +58,8 @@ export interface Config {
   maxSessionsPerUser: number;
   /** `MAX_STORED_BYTES_PER_USER`: bytes of stored events past which sendMessage is refused; 0: no bound. @default 1073741824 */
   maxStoredBytesPerUser: number;
+  /** `LOG_LEVEL`: the least severe level logged (`fatal` … `trace`, or `silent`). @default 'info' */
+  logLevel: LogLevel;
 }
 
 export const AGENT_KINDS = ['demo', 'anthropic', 'openai'] as const;
@@ -209,7 +212,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxSessionsPerUser: int('MAX_SESSIONS_PER_USER', defaultLimits.maxSessionsPerUser, 0, 2 ** 31 - 1),
     maxStoredBytesPerUser: int('MAX_STORED_BYTES_PER_USER', defaultLimits.maxStoredBytesPerUser, 0, Number.MAX_SAFE_INTEGER),
     ...agentConfig,
+    logLevel: logLevel(text('LOG_LEVEL')),
   };
+}
+
+/** `LOG_LEVEL`, in any case; 'info' when unset. */
+function logLevel(raw: string | null): LogLevel {
+  if (raw === null) return 'info';
+  const level = raw.toLowerCase() as LogLevel;
+  if (!LOG_LEVELS.includes(level)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.map((l) => `"${l}"`).join(', ')}, got ${JSON.stringify(raw)}.`);
+  }
+  return level;
 }
 
 /** `MODELS`: comma-separated ids, blanks around them ignored, each once; null when unset. */

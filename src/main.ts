@@ -3,16 +3,28 @@ import { createApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createMemoryPubSub } from './events/pubsub/memory.js';
 import type { PubSub } from './events/pubsub/types.js';
+import { errorSink } from './observability/error-sink.js';
+import { createLogger, defaultLogger, type Logger } from './observability/logger.js';
 import { StoreOpenError } from './store/sqlite.js';
 import type { Store } from './store/types.js';
+
+/** Made once the configuration is read; JSON lines on stdout at LOG_LEVEL. */
+let logger: Logger | null = null;
 
 /** Entry point: configuration from the environment, then serve until SIGTERM/SIGINT. */
 async function main() {
   const config = loadConfig();
+  const log = (logger = createLogger({ level: config.logLevel }));
+  // Node would print these to stderr as text and exit; they are errors like any other.
+  process.on('uncaughtException', (error) => {
+    log.fatal({ err: error }, 'uncaught exception; exiting');
+    process.exit(1);
+  });
   const agent = await createAgentFromConfig(config);
-  const store = await openStore(config);
-  const pubsub = await openPubSub(config);
+  const store = await openStore(config, errorSink(log));
+  const pubsub = await openPubSub(config, errorSink(log));
   const app = createApp({
+    logger: log,
     agent,
     port: config.port,
     host: config.host,
@@ -32,20 +44,27 @@ async function main() {
     allowedOrigins: config.allowedOrigins,
     allowedHosts: config.allowedHosts,
   });
-  const { url } = await app.start();
-  console.log(`Switchboard listening on ${url} (GraphiQL in a browser)`);
+  const { url, host, port } = await app.start();
+  // tests/utils/process.ts finds the URL in this line: it ends at the space after it.
+  log.info(
+    { url, host, port, agent: config.agent, store: config.databaseUrl ? 'postgres' : 'sqlite', pubsub: config.redisUrl ? 'redis' : 'memory' },
+    `Switchboard listening on ${url} (GraphiQL in a browser)`,
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`${signal}: stopping`);
+    const startedAt = Date.now();
+    log.info({ signal }, 'stopping');
     // Never hang on the way out.
     setTimeout(() => {
-      console.error('switchboard: stop took longer than 10 s; exiting');
+      log.error({ signal, timeoutMs: 10_000 }, 'stop took longer than 10 s; exiting');
       process.exit(1);
     }, 10_000).unref();
     await app.stop();
+    log.info({ signal, durationMs: Date.now() - startedAt }, 'stopped');
+    // Nothing is left to flush: the logger writes stdout synchronously (observability/logger.ts).
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
@@ -53,7 +72,7 @@ async function main() {
 }
 
 /** PostgreSQL with DATABASE_URL, else the embedded SQLite file. Backend modules load only when used. */
-async function openStore(config: Config): Promise<Store | undefined> {
+async function openStore(config: Config, onError: (error: unknown) => void): Promise<Store | undefined> {
   if (config.databaseUrl === null) {
     const { createThreadedSqliteStore } = await import('./store/sqlite-thread.js');
     const { join } = await import('node:path');
@@ -68,7 +87,7 @@ async function openStore(config: Config): Promise<Store | undefined> {
   }
   const { createPostgresStore, PostgresStoreOpenError } = await import('./store/postgres.js');
   try {
-    return await createPostgresStore({ connectionString: config.databaseUrl });
+    return await createPostgresStore({ connectionString: config.databaseUrl, onError });
   } catch (error) {
     if (error instanceof PostgresStoreOpenError) {
       throw new ConfigError(`DATABASE_URL is not usable: ${error.reason} (${error.target})`);
@@ -78,19 +97,21 @@ async function openStore(config: Config): Promise<Store | undefined> {
 }
 
 /** Redis with REDIS_URL, so several instances share events; else in-process. */
-async function openPubSub(config: Config): Promise<PubSub> {
+async function openPubSub(config: Config, onError: (error: unknown) => void): Promise<PubSub> {
   if (config.redisUrl === null) return createMemoryPubSub();
   const { createRedisPubSub } = await import('./events/pubsub/redis.js');
-  return createRedisPubSub({ url: config.redisUrl });
+  return createRedisPubSub({ url: config.redisUrl, onError });
 }
 
 main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
-    console.error(`switchboard: ${error.message}`);
+    // One plain line on stderr for whoever started the server: it may come before there is
+    // a logger at all (LOG_LEVEL itself may be the bad value).
+    process.stderr.write(`switchboard: ${error.message}\n`);
   } else if ((error as NodeJS.ErrnoException)?.code === 'EADDRINUSE') {
-    console.error(`switchboard: the port is in use (set PORT to another one).`);
+    (logger ?? defaultLogger()).fatal('the port is in use (set PORT to another one)');
   } else {
-    console.error('switchboard: failed to start:', error);
+    (logger ?? defaultLogger()).fatal({ err: error }, 'failed to start');
   }
   process.exit(1);
 });

@@ -1,4 +1,5 @@
 import { badInput } from './errors.js';
+import { logError } from './observability/error-sink.js';
 import type { PubSub } from './events/pubsub/types.js';
 import { topicStream } from './events/topic-stream.js';
 import { configTopic } from './events/topics.js';
@@ -28,8 +29,8 @@ export class UserConfigService {
     private readonly store: Store,
     private readonly pubsub: PubSub,
     private readonly models: readonly string[],
-    /** Where a failed publish is reported; the change itself is stored. @default console.error */
-    private readonly onError: (error: unknown) => void = console.error,
+    /** Where a failed publish is reported; the change itself is stored. @default logged at `error` */
+    private readonly onError: (error: unknown) => void = logError,
   ) {}
 
   async get(userId: string): Promise<UserConfig> {

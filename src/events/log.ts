@@ -1,4 +1,5 @@
 import { sleep, type Clock } from '../clock.js';
+import { logError } from '../observability/error-sink.js';
 import type { Store } from '../store/types.js';
 import { createCoalescer, type Coalescer } from './coalesce.js';
 import type { PubSub } from './pubsub/types.js';
@@ -13,7 +14,7 @@ export interface EventLogOptions {
   coalesceWindowMs?: number;
   /** @default 16384 */
   coalesceMaxBytes?: number;
-  /** Where failures to persist or publish are reported. @default console.error */
+  /** Where failures to persist or publish are reported. @default logged at `error` */
   onError?: (error: unknown) => void;
 }
 
@@ -90,7 +91,7 @@ export class EventLog {
    * the store is still away after a few tries while the server stops).
    */
   private async append(sessionId: string, batch: NewSessionEvent[]): Promise<SessionEvent[]> {
-    const onError = this.options.onError ?? console.error;
+    const onError = this.options.onError ?? logError;
     for (let tries = 0; ; ) {
       try {
         const stored = await this.options.store.appendEvents(sessionId, batch);
@@ -146,7 +147,7 @@ export class EventLog {
         if (stored.length === 0) continue;
         const message: SessionTopicMessage = { kind: 'events', events: stored };
         // Publishing only wakes readers: a failure here is recovered by their store reads.
-        await this.options.pubsub.publish(sessionTopic(sessionId), message).catch(this.options.onError ?? console.error);
+        await this.options.pubsub.publish(sessionTopic(sessionId), message).catch(this.options.onError ?? logError);
       }
     } finally {
       this.committers.delete(sessionId);

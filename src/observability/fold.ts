@@ -6,7 +6,8 @@ export class RepeatedError extends Error {
   constructor(
     /** How many errors like `cause` were folded into this report. */
     readonly count: number,
-    windowMs: number,
+    /** The window they were folded within. */
+    readonly windowMs: number,
     cause: unknown,
   ) {
     super(`${describe(cause)} (repeated ${count} more ${count === 1 ? 'time' : 'times'} within ${windowMs} ms)`, { cause });

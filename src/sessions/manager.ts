@@ -17,6 +17,8 @@ import type { Leases } from './leases.js';
 import { PermissionGate } from './permissions.js';
 import { Placement } from './placement.js';
 import { runTurn } from './turn.js';
+import { logError } from '../observability/error-sink.js';
+import { defaultLogger, type Logger } from '../observability/logger.js';
 
 export type TurnStrategy = 'ENQUEUE' | 'REJECT' | 'INTERRUPT';
 
@@ -33,8 +35,10 @@ export interface SessionManagerOptions {
   permissionTimeoutMs?: number;
   /** @default randomUUID */
   newId?: () => string;
-  /** Where unexpected failures (agent crashes, store errors in background work) go. @default console.error */
+  /** Where unexpected failures (agent crashes, store errors in background work) go. @default logged at `error` */
   onError?: (error: unknown) => void;
+  /** Each turn logs through a child of it (sessionId, turnId): its start at debug, its end at info. @default errors only, on stdout */
+  logger?: Logger;
   /**
    * How long a claim to run a session's turns lasts without renewal. The holder renews it
    * every third of this; when an instance dies, another takes its sessions over after this.
@@ -125,13 +129,15 @@ export class SessionManager {
   private readonly leases: Leases;
   private readonly newId: () => string;
   private readonly onError: (error: unknown) => void;
+  private readonly logger: Logger;
   private readonly limits: NonNullable<SessionManagerOptions['limits']>;
   private readonly sendRate: RateLimiter;
   private stopping = false;
 
   constructor(private readonly options: SessionManagerOptions) {
     this.newId = options.newId ?? defaultNewId;
-    this.onError = options.onError ?? ((error) => console.error('[switchboard]', error));
+    this.onError = options.onError ?? logError;
+    this.logger = options.logger ?? defaultLogger();
     this.instanceId = options.instanceId ?? defaultNewId();
     this.limits = { ...defaultLimits, ...options.limits };
     this.sendRate = new RateLimiter(this.limits.sendMessagesPerMinute, 60_000, () => options.clock.now());
@@ -478,6 +484,8 @@ export class SessionManager {
           });
         }
         await log.emitAndWait({ type: 'COMPLETE', sessionId, turnId, at: at(), reason: 'INTERRUPTED', usage: null });
+        // A turn's end like any other, though its start was another process's.
+        this.logger.info({ sessionId, turnId, reason: 'INTERRUPTED', recovered: true }, 'turn ended');
       }
       await this.startNext(sessionId, runner);
     });
@@ -632,6 +640,7 @@ export class SessionManager {
       controller,
       stopReason: () => turn.stopReason,
       onError: this.onError,
+      logger: this.logger.child({ sessionId, turnId: next.turnId }),
     })
       .catch(this.onError)
       .then(() =>

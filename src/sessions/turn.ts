@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import { AgentError, type Agent, type AgentEvent, type AgentTurn } from '../agents/types.js';
 import type { EventLog } from '../events/log.js';
 import type { NewSessionEvent, SessionEventBody, StopReason, Usage } from '../events/types.js';
+import type { Logger } from '../observability/logger.js';
 import type { PermissionGate } from './permissions.js';
 
 export interface TurnRun {
@@ -18,6 +19,8 @@ export interface TurnRun {
    */
   stopReason: () => StopReason | null;
   onError: (error: unknown) => void;
+  /** The turn's own (bound to its sessionId and turnId): start at debug, end at info. */
+  logger: Logger;
 }
 
 /**
@@ -30,12 +33,15 @@ export async function runTurn(run: TurnRun): Promise<void> {
   const signal = controller.signal;
   const now = isoClock(clock);
   const { sessionId, turnId } = turn;
+  const startedAt = clock.now();
+  run.logger.debug({ model: turn.model }, 'turn started');
   const emit = (body: SessionEventBody) => log.emit({ ...body, sessionId, turnId, at: now() } as NewSessionEvent);
 
   let text = '';
   let inText = false;
   let usage: Usage | null = null;
   let reason: StopReason | null = 'END_TURN';
+  let errorCode: string | null = null;
 
   const onEvent = (event: AgentEvent) => {
     switch (event.type) {
@@ -90,6 +96,7 @@ export async function runTurn(run: TurnRun): Promise<void> {
     } else {
       reason = 'ERROR';
       if (!(error instanceof AgentError)) run.onError(error);
+      else errorCode = error.code;
       emit({
         type: 'ERROR',
         error: error instanceof AgentError ? error.message : 'The agent failed unexpectedly.',
@@ -104,9 +111,24 @@ export async function runTurn(run: TurnRun): Promise<void> {
         .catch(() => {});
     }
   }
-  if (reason === null) return gate.abandon();
+  if (reason === null) {
+    run.logger.info({ durationMs: clock.now() - startedAt }, 'turn left to the instance that took the session over');
+    return gate.abandon();
+  }
   gate.cancelAll();
   emit({ type: 'COMPLETE', reason, usage });
+  // Counts and codes only: an agent's error message may quote the model's or the user's text.
+  const tokens = usage as Usage | null;
+  run.logger.info(
+    {
+      reason,
+      durationMs: clock.now() - startedAt,
+      inputTokens: tokens?.inputTokens ?? null,
+      outputTokens: tokens?.outputTokens ?? null,
+      ...(errorCode !== null && { errorCode }),
+    },
+    'turn ended',
+  );
   await log.settled(turn.sessionId);
 }
 

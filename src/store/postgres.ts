@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { logError } from '../observability/error-sink.js';
 import { SwitchboardError } from '../errors.js';
 import type { NewSessionEvent, SessionEvent, SessionStatus } from '../events/types.js';
 import { postgresMigrations } from './postgres-migrations.js';
@@ -55,7 +56,7 @@ export interface PostgresStoreOptions {
    * Told about errors that concern no caller: a pooled connection lost while idle (a server
    * restart kills them all). The pool replaces lost connections by itself on the next query,
    * so these are for logging. A throwing hook is ignored.
-   * @default logs to console.error
+   * @default logged at `error`
    */
   onError?: (error: Error) => void;
 }
@@ -175,7 +176,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     connectionTimeoutMs = 5000,
     statementTimeoutMs = 30_000,
     pingTimeoutMs = 2000,
-    onError = (error: Error) => console.error(`PostgreSQL store: ${error.message}`),
+    onError = logError,
   } = options;
 
   const report = (error: unknown) => {

@@ -125,6 +125,9 @@ export function createThreadedSqliteStore(options: SqliteStoreOptions): Store {
   store.close = () =>
     (closing ??= (async () => {
       if (!failure) await call('close', []).catch(() => {});
+      // Referenced until it has exited: else, with nothing else left, the process would end
+      // first, and whoever awaits close() (a stop that logs "stopped") would never go on.
+      worker.ref();
       await exited;
     })());
   return store as unknown as Store;

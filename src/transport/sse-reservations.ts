@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { logError } from '../observability/error-sink.js';
 import { randomUUID } from 'node:crypto';
 import { TOKEN_HEADER_KEY, TOKEN_QUERY_KEY, type HandlerOptions, type Response as Answer } from 'graphql-sse';
 import type { Plugin } from 'graphql-yoga';
@@ -44,7 +45,7 @@ export interface ReservationsOptions {
    * its limit, so a chunked one (no Content-Length to refuse it by) is counted here.
    */
   maxRequestBytes: number;
-  /** Where unexpected errors are reported. @default console.error */
+  /** Where unexpected errors are reported. @default logged at `error` */
   onError?: (error: unknown) => void;
 }
 
@@ -72,7 +73,7 @@ export function createReservations(options: ReservationsOptions): Reservations {
   const { clock, connections } = options;
   const ttlMs = options.ttlMs ?? 30_000;
   const maxPending = options.maxPending ?? 10_000;
-  const onError = options.onError ?? console.error;
+  const onError = options.onError ?? logError;
   const reservations = new Map<string, Reservation>();
   let pending = 0;
   /** The http response of each request graphql-sse handles: its 'close' ends a stream. */

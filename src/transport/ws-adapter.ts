@@ -2,6 +2,8 @@ import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'grap
 import type { ExecutionResult } from 'graphql';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { isInHandStream, type InHandStream } from '../events/in-hand.js';
+import { logError } from '../observability/error-sink.js';
+import type { Logger } from '../observability/logger.js';
 
 /**
  * What every graphql-ws hook gets as `ctx.extra`. Not the upgrade request: nothing needs it
@@ -13,6 +15,8 @@ export interface WsExtra {
   userId?: string;
   /** Cancels the close at the token's expiry; set by the bridge for a token with `exp`. */
   expiry?: () => void;
+  /** The connection's own logger (its connectionId and userId), set by the bridge on connect. */
+  log?: Logger;
 }
 
 export interface WsAdapterOptions {
@@ -22,7 +26,7 @@ export interface WsAdapterOptions {
    * @default 30000
    */
   keepAliveMs?: number;
-  /** Where unexpected errors are reported. @default console.error */
+  /** Where unexpected errors are reported. @default logged at `error` */
   onError?: (error: unknown) => void;
 }
 
@@ -38,7 +42,7 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
   options: ServerOptions<P, E>,
   adapter: WsAdapterOptions = {},
 ): { dispose: () => Promise<void> } {
-  const onError = adapter.onError ?? console.error;
+  const onError = adapter.onError ?? logError;
   const server = makeServer<P, E>(options);
   wss.options.handleProtocols = handleProtocols;
 
@@ -90,7 +94,7 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
           }),
       },
       // Every field present from the start: one object shape, no property store of its own.
-      { socket, userId: undefined, expiry: undefined } as E,
+      { socket, userId: undefined, expiry: undefined, log: undefined } as E,
     );
     socket.once('close', (code, reason) => void closed(code, String(reason)));
   });

@@ -7,6 +7,9 @@ import type { Identity } from '../auth.js';
 import { setTimeoutAt, systemClock, type Clock } from '../clock.js';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { WebSocket, WebSocketServer } from 'ws';
+import { randomUUID } from 'node:crypto';
+import { logError } from '../observability/error-sink.js';
+import { defaultLogger, type Logger } from '../observability/logger.js';
 import { ConnectionCounter } from './connections.js';
 import { serveGraphQLWs, streamToSocket, type WsExtra } from './ws-adapter.js';
 
@@ -41,8 +44,14 @@ export interface WsTransportOptions<C> {
    * @default 30000
    */
   keepAliveMs?: number;
-  /** Where unexpected errors are reported. @default console.error */
+  /** Where unexpected errors are reported. @default logged at `error` */
   onError?: (error: unknown) => void;
+  /**
+   * Each accepted connection logs through a child of it bound to a short `connectionId` and
+   * its `userId`: opened, closed (with the close code) and each operation started, at debug.
+   * @default errors only, on stdout
+   */
+  logger?: Logger;
   /**
    * How long a socket may stay open without `connection_init` before it is closed (4408).
    * @default 3000
@@ -74,7 +83,8 @@ export function useGraphQLWs<C>(
 ): { dispose: () => void | Promise<void> } {
   const connections = options.connections ?? new ConnectionCounter(options.maxConnectionsPerUser ?? 50);
   const maxSubscriptions = options.maxSubscriptionsPerConnection ?? 100;
-  const onError = options.onError ?? console.error;
+  const onError = options.onError ?? logError;
+  const logger = options.logger ?? defaultLogger();
   const clock = options.clock ?? systemClock;
   // Parsing and validation only: their caches and limits are the server's, not per operation.
   const enveloped = yoga.getEnveloped({});
@@ -94,7 +104,11 @@ export function useGraphQLWs<C>(
     {
       connectionInitWaitTimeout: options.connectionInitWaitTimeout ?? 3000,
       onConnect: async (ctx) => {
-        if (!options.authenticate) return true;
+        if (!options.authenticate) {
+          ctx.extra.log = logger.child({ connectionId: shortId() });
+          ctx.extra.log.debug('connection opened');
+          return true;
+        }
         let userId: string, expiresAt: number | null;
         try {
           ({ userId, expiresAt } = await options.authenticate(ctx.connectionParams));
@@ -112,6 +126,8 @@ export function useGraphQLWs<C>(
           return false;
         }
         ctx.extra.userId = userId;
+        ctx.extra.log = logger.child({ connectionId: shortId(), userId });
+        ctx.extra.log.debug('connection opened');
         // What the token opened ends with it: the socket and so its subscriptions. The client
         // reconnects with a fresh token and resumes with `after`.
         if (expiresAt !== null) {
@@ -119,7 +135,8 @@ export function useGraphQLWs<C>(
         }
         return true;
       },
-      onClose: (ctx) => {
+      onClose: (ctx, code) => {
+        ctx.extra.log?.debug({ code }, 'connection closed');
         ctx.extra.expiry?.();
         ctx.extra.expiry = undefined;
         const { userId } = ctx.extra;
@@ -195,9 +212,15 @@ export function useGraphQLWs<C>(
         }
         if (errors.length > 0) return errors;
         operations.set(args, { socket: ctx.extra.socket, id });
+        ctx.extra.log?.debug({ operationId: id, operationName: payload.operationName ?? null }, 'operation started');
         return args;
       },
     },
     { keepAliveMs: options.keepAliveMs, onError },
   );
+}
+
+/** Eight hex digits: tells a connection's lines apart from the others' of its time. */
+function shortId(): string {
+  return randomUUID().slice(0, 8);
 }

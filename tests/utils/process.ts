@@ -6,6 +6,8 @@ export interface ServerProcess {
   /** http://HOST:PORT/graphql, read from the start-up line. */
   url: string;
   output: () => string;
+  /** What it wrote on stdout alone. */
+  stdout: () => string;
   /** Resolves with the exit code (or the signal's name) once the process has ended. */
   exited: Promise<number | string>;
 }
@@ -13,20 +15,24 @@ export interface ServerProcess {
 const root = new URL('../../', import.meta.url).pathname;
 
 /** Runs `src/main.ts` as users run the server (through tsx), killed after the test if still alive. */
-export function spawnServer(env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | string> } {
+export function spawnServer(env: Record<string, string>): Omit<ServerProcess, 'url'> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: root,
     env: { ...process.env, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (d) => (output += d));
+  let stdout = '';
+  child.stdout!.on('data', (d) => {
+    output += d;
+    stdout += d;
+  });
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   onCleanup(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
-  return { child, output: () => output, exited };
+  return { child, output: () => output, stdout: () => stdout, exited };
 }
 
 /** Spawns the server and waits for its "listening on URL" line. */

@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions, type RedisStatus } from 'ioredis';
+import { logError } from '../../observability/error-sink.js';
 import { PUBSUB_RESYNC, type PubSub, type Unsubscribe } from './types.js';
 
 export interface RedisPubSubOptions {
@@ -9,7 +10,7 @@ export interface RedisPubSubOptions {
    * listeners are reported. It never throws into ioredis. Repeats of one error of one
    * connection (a refused reconnect every two seconds during an outage) are reported once
    * per `errorIntervalMs`, with how many were held back.
-   * @default console.error
+   * @default logged at `error`
    */
   onError?: (error: unknown) => void;
   /**
@@ -89,7 +90,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
   const pingTimeoutMs = options.pingTimeoutMs ?? 1000;
   const publishTimeoutMs = options.publishTimeoutMs ?? 2000;
   const maxReconnectDelayMs = options.maxReconnectDelayMs ?? 2000;
-  const report = createReporter(options.onError ?? console.error, options.errorIntervalMs ?? 30_000);
+  const report = createReporter(options.onError ?? logError, options.errorIntervalMs ?? 30_000);
   const name = options.connectionName ?? 'switchboard';
 
   const common: RedisOptions = {
