@@ -256,6 +256,13 @@ export function createApp(options: AppOptions = {}): App {
       });
     }
     const length = Number(req.headers['content-length'] ?? 0);
+    if (req.method === 'POST' && path === GRAPHQL_PATH && length === 0 && req.headers['transfer-encoding'] === undefined) {
+      // No body at all: not a GraphQL request, whatever its Content-Type (Yoga would answer
+      // 415 without one, with no error for the client to read).
+      return void json(res, 400, {
+        errors: [{ message: 'The request has no body: POST a GraphQL request as JSON, e.g. {"query":"{ __typename }"}.', extensions: { code: 'BAD_REQUEST' } }],
+      });
+    }
     if (length > limits.maxRequestBytes) {
       // Refused before a byte of the body is read; the connection closes after the answer.
       res.setHeader('connection', 'close');
