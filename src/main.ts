@@ -24,11 +24,8 @@ async function main() {
     permissionTimeoutMs: config.permissionTimeoutMs,
     leaseTtlMs: config.leaseTtlMs,
     auth: { secret: config.authSecret, jwksUrl: config.authJwksUrl, issuer: config.authIssuer, audience: config.authAudience },
-    limits: {
-      maxResponseBytes: config.maxResponseBytes,
-      maxSessionsPerUser: config.maxSessionsPerUser,
-      maxStoredBytesPerUser: config.maxStoredBytesPerUser,
-    },
+    limits: config.limits,
+    sendRate: await openSendRate(config),
     allowedOrigins: config.allowedOrigins,
     allowedHosts: config.allowedHosts,
   });
@@ -82,6 +79,16 @@ async function openPubSub(config: Config): Promise<PubSub> {
   if (config.redisUrl === null) return createMemoryPubSub();
   const { createRedisPubSub } = await import('./events/pubsub/redis.js');
   return createRedisPubSub({ url: config.redisUrl });
+}
+
+/**
+ * With REDIS_URL, SEND_MESSAGES_PER_MINUTE is one budget for all instances together, kept in
+ * Redis (each instance's own while Redis is away); else this process's own.
+ */
+async function openSendRate(config: Config) {
+  if (config.redisUrl === null || config.limits.sendMessagesPerMinute === 0) return undefined;
+  const { createRedisRate } = await import('./sessions/redis-rate.js');
+  return createRedisRate({ url: config.redisUrl, capacity: config.limits.sendMessagesPerMinute });
 }
 
 main().catch((error: unknown) => {
