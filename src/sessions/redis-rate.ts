@@ -56,15 +56,20 @@ export function createRedisRate(options: RedisRateOptions): RateGate & { close()
     retryStrategy: (attempt) => Math.min(attempt * 50, 2000),
   });
   const timeoutMs = options.timeoutMs ?? 1000;
-  // Takes made before the first connection is up wait for it (up to timeoutMs), rather than
-  // reporting an outage that is only start-up.
-  let connected = false;
-  const firstConnect = new Promise<void>((resolve) =>
-    redis.once('ready', () => {
-      connected = true;
+  // Takes made while the first connection is being made wait for it (up to timeoutMs), rather
+  // than reporting an outage that is only start-up. Once it is up, or has failed (an error, or
+  // a wait that timed out), nothing waits: a Redis that is away answers at once, by failing.
+  let starting = true;
+  const firstConnect = new Promise<void>((resolve) => {
+    const done = () => {
+      starting = false;
+      redis.off('ready', done);
+      redis.off('error', done);
       resolve();
-    }),
-  );
+    };
+    redis.on('ready', done);
+    redis.on('error', done);
+  });
   let away = false;
   const fallBack = (error: unknown) => {
     if (away) return;
@@ -80,7 +85,10 @@ export function createRedisRate(options: RedisRateOptions): RateGate & { close()
     async take(key) {
       if (options.capacity <= 0) return true;
       try {
-        if (!connected) await within(firstConnect, timeoutMs);
+        if (starting) {
+          await within(firstConnect, timeoutMs);
+          starting = false;
+        }
         const ok = (await take(prefix + key, options.capacity, periodMs, now())) === 1;
         away = false;
         return ok;
