@@ -45,7 +45,10 @@ export interface Limits {
   maxConnectionsPerUser: number;
   /**
    * Most `sessionEvents` subscriptions of one user open at once, over every transport (an SSE
-   * stream in distinct connections mode is one): more is RATE_LIMITED; 0 turns it off. @default 500
+   * stream in distinct connections mode is one): more is RATE_LIMITED; 0 turns it off. 5000 is
+   * what graphql-ws already lets one user open (50 connections × 100 subscriptions); it bounds
+   * SSE streams, which are no connections, the same. (It was 500, which held back a load test
+   * of 1000 subscribers from one address once counting went per address.) @default 5000
    */
   maxSubscriptionsPerUser: number;
   /**
@@ -94,7 +97,7 @@ export const defaultLimits: Limits = {
   maxDirectives: 50,
   maxSubscriptionsPerConnection: 100,
   maxConnectionsPerUser: 50,
-  maxSubscriptionsPerUser: 500,
+  maxSubscriptionsPerUser: 5000,
   sendMessagesPerMinute: 120,
   maxQueuedMessages: 100,
   maxSessionsPerUser: 1000,
