@@ -2,10 +2,10 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { print } from 'graphql';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CreateSessionMutation, SendMessageMutation, SessionEventsSubscription } from '../utils/operations.js';
 import { connectFrom } from '../utils/from-address.js';
-import { startServerProcess } from '../utils/process.js';
+import { buildServer, spawnServer, startServerProcess } from '../utils/process.js';
 import { subscribeEvents, wsClient } from '../utils/clients.js';
 import { startTestServer } from '../utils/server.js';
 
@@ -21,8 +21,12 @@ async function post(url: string, document: unknown, variables: Record<string, un
 }
 
 describe('limits set by environment (the server as npm start runs it)', () => {
+  // `npm start` is `npm run build && node dist/main.js`: the same here.
+  beforeAll(() => buildServer(), 180_000);
+  const start = (env: Record<string, string>) => startServerProcess(env, 30_000, { built: true });
+
   it('MAX_CONNECTIONS_PER_USER=0 SEND_MESSAGES_PER_MINUTE=0: more than 50 connections and 120 messages a minute, none refused', async () => {
-    const proc = await startServerProcess({ DATA_DIR: await dataDir(), MAX_CONNECTIONS_PER_USER: '0', SEND_MESSAGES_PER_MINUTE: '0' });
+    const proc = await start({ DATA_DIR: await dataDir(), MAX_CONNECTIONS_PER_USER: '0', SEND_MESSAGES_PER_MINUTE: '0' });
     // Five sessions, so that no session's queue (MAX_QUEUED_MESSAGES, 100) fills up.
     for (let s = 0; s < 5; s++) await post(proc.url, CreateSessionMutation, { input: { id: `s${s}` } });
     const refused: unknown[] = [];
@@ -54,7 +58,7 @@ describe('limits set by environment (the server as npm start runs it)', () => {
   }, 120_000);
 
   it('enforces small values of each variable it is given', async () => {
-    const proc = await startServerProcess({
+    const proc = await start({
       DATA_DIR: await dataDir(),
       MAX_CONNECTIONS_PER_USER: '2',
       SEND_MESSAGES_PER_MINUTE: '3',
@@ -89,6 +93,14 @@ describe('limits set by environment (the server as npm start runs it)', () => {
     });
     expect(JSON.stringify(await aliases.json())).toMatch(/alias/i);
   }, 60_000);
+
+  it('refuses a bad limit value at start-up with one line naming the variable', async () => {
+    const proc = spawnServer({ DATA_DIR: await dataDir(), MAX_SUBSCRIPTIONS_PER_CONNECTION: 'lots' }, { built: true });
+    expect(await proc.exited).toBe(1);
+    const lines = proc.output().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^switchboard: MAX_SUBSCRIPTIONS_PER_CONNECTION must be a whole number/);
+  });
 
   it('0 turns each count off wherever it is enforced', async () => {
     const server = await startTestServer({
