@@ -45,6 +45,7 @@ export function createRedisRate(options: RedisRateOptions): RateGate & { close()
   const prefix = options.keyPrefix ?? 'switchboard:rate:send:';
   const now = options.now ?? Date.now;
   const onError = options.onError ?? console.error;
+  const timeoutMs = options.timeoutMs ?? 1000;
   const local = new RateLimiter(options.capacity, periodMs, now);
   const redis = new Redis(options.url, {
     connectionName: 'switchboard:rate',
@@ -52,10 +53,9 @@ export function createRedisRate(options: RedisRateOptions): RateGate & { close()
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
-    commandTimeout: options.timeoutMs ?? 1000,
+    commandTimeout: timeoutMs,
     retryStrategy: (attempt) => Math.min(attempt * 50, 2000),
   });
-  const timeoutMs = options.timeoutMs ?? 1000;
   // Takes made while the first connection is being made wait for it (up to timeoutMs), rather
   // than reporting an outage that is only start-up. Once it is up, or has failed (an error, or
   // a wait that timed out), nothing waits: a Redis that is away answers at once, by failing.
