@@ -28,7 +28,8 @@ import { useGraphQLWs } from './transport/ws.js';
 import { ConnectionCounter } from './transport/connections.js';
 import { createDoor } from './transport/door.js';
 import { createReservations } from './transport/sse-reservations.js';
-import { defaultLimits, type Limits } from './limits.js';
+import { limitKey } from './transport/limit-key.js';
+import { defaultLimits, type Limits, type RateGate } from './limits.js';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
@@ -99,6 +100,12 @@ export interface AppOptions {
   /** Bounds on requests, operations, connections and rates; see src/limits.ts for each default. */
   limits?: Partial<Limits>;
   /**
+   * Where `sendMessage` calls are counted against `limits.sendMessagesPerMinute`, e.g. a
+   * budget shared by every instance (sessions/redis-rate.ts); the app closes it on stop.
+   * @default this process's own (an in-process RateLimiter)
+   */
+  sendRate?: RateGate;
+  /**
    * How long `stop()` lets open subscriptions deliver their last events before closing their
    * connections anyway.
    * @default 2000
@@ -165,6 +172,7 @@ export function createApp(options: AppOptions = {}): App {
     permissionTimeoutMs: options.permissionTimeoutMs,
     leaseTtlMs: options.leaseTtlMs,
     limits,
+    sendRate: options.sendRate,
     instanceId: options.instanceId ?? (store.shared ? undefined : 'embedded'),
     onError,
     logger,
@@ -183,7 +191,10 @@ export function createApp(options: AppOptions = {}): App {
   const connections = new ConnectionCounter(limits.maxConnectionsPerUser);
   const reservations = createReservations({
     endpoint: `${GRAPHQL_PATH}/stream`,
-    authenticate: async (authorization) => (await auth.authenticate(authorization)).userId,
+    authenticate: async (authorization, address) => {
+      const { userId } = await auth.authenticate(authorization);
+      return { userId, limitKey: limitKey(auth.required, userId, address) };
+    },
     connections,
     clock,
     ttlMs: limits.reservationTtlMs,
@@ -195,10 +206,11 @@ export function createApp(options: AppOptions = {}): App {
    * graphql-ws the socket closes when the token expires, which ends its streams: they need
    * no expiry of their own (`streamsExpire: false`).
    */
-  const contextFor = async (authorization: string | null | undefined, streamsExpire = true): Promise<Context> => {
+  const contextFor = async (authorization: string | null | undefined, address: string | undefined, streamsExpire = true): Promise<Context> => {
     const { userId, expiresAt } = await auth.authenticate(authorization);
     return {
       userId,
+      limitKey: limitKey(auth.required, userId, address),
       expiresAt: streamsExpire ? expiresAt : null,
       clock,
       sessions,
@@ -226,7 +238,7 @@ export function createApp(options: AppOptions = {}): App {
     maxRequestBodySize: false,
     logging: false,
     // graphql-ws builds its own from connectionParams (transport/ws.ts); HTTP and SSE carry the token in the header.
-    context: ({ request }: { request: Request }) => contextFor(request.headers.get('authorization')),
+    context: ({ request, req }: { request: Request; req?: IncomingMessage }) => contextFor(request.headers.get('authorization'), req?.socket.remoteAddress),
     maskedErrors: { maskError: (error) => toGraphQLError(error, onError) },
     // Served by graphiqlPage below; Yoga's own rendering stays for what that does not take.
     graphiql: graphiqlOptions,
@@ -239,12 +251,12 @@ export function createApp(options: AppOptions = {}): App {
       useChunkedBodyLimit(limits.maxRequestBytes),
       // A result that outgrew MAX_RESPONSE_BYTES while it was built is answered with that error alone.
       useResultBudget(),
-      // Expensive documents are refused at validation, before any resolver runs.
-      maxDepthPlugin({ n: limits.maxDepth, exposeLimits: true }),
-      maxAliasesPlugin({ n: limits.maxAliases, exposeLimits: true }),
-      maxTokensPlugin({ n: limits.maxTokens }),
-      costLimitPlugin({ maxCost: limits.maxCost, exposeLimits: true }),
-      maxDirectivesPlugin({ n: limits.maxDirectives, exposeLimits: true }),
+      // Expensive documents are refused at validation, before any resolver runs; 0 turns one off.
+      ...(limits.maxDepth > 0 ? [maxDepthPlugin({ n: limits.maxDepth, exposeLimits: true })] : []),
+      ...(limits.maxAliases > 0 ? [maxAliasesPlugin({ n: limits.maxAliases, exposeLimits: true })] : []),
+      ...(limits.maxTokens > 0 ? [maxTokensPlugin({ n: limits.maxTokens })] : []),
+      ...(limits.maxCost > 0 ? [costLimitPlugin({ maxCost: limits.maxCost, exposeLimits: true })] : []),
+      ...(limits.maxDirectives > 0 ? [maxDirectivesPlugin({ n: limits.maxDirectives, exposeLimits: true })] : []),
     ],
   });
 
@@ -269,6 +281,13 @@ export function createApp(options: AppOptions = {}): App {
       });
     }
     const length = Number(req.headers['content-length'] ?? 0);
+    if (req.method === 'POST' && path === GRAPHQL_PATH && length === 0 && req.headers['transfer-encoding'] === undefined) {
+      // No body at all: not a GraphQL request, whatever its Content-Type (Yoga would answer
+      // 415 without one, with no error for the client to read).
+      return void json(res, 400, {
+        errors: [{ message: 'The request has no body: POST a GraphQL request as JSON, e.g. {"query":"{ __typename }"}.', extensions: { code: 'BAD_REQUEST' } }],
+      });
+    }
     if (length > limits.maxRequestBytes) {
       // Refused before a byte of the body is read; the connection closes after the answer.
       res.setHeader('connection', 'close');
@@ -293,7 +312,8 @@ export function createApp(options: AppOptions = {}): App {
     connections,
     keepAliveMs: limits.keepAliveMs,
     authenticate: (params) => auth.authenticate(params?.authorization as string | undefined),
-    context: (params) => contextFor(params?.authorization as string | undefined, false),
+    context: (params, address) => contextFor(params?.authorization as string | undefined, address, false),
+    limitKey: (userId, address) => limitKey(auth.required, userId, address),
     clock,
     onError,
     logger,
@@ -347,7 +367,7 @@ export function createApp(options: AppOptions = {}): App {
         for (const client of wss.clients) client.terminate();
         server.closeAllConnections();
         await closed;
-        await Promise.all([store.close(), pubsub.close()]);
+        await Promise.all([store.close(), pubsub.close(), options.sendRate?.close?.()]);
         onError.flush();
       })();
       return stopping;

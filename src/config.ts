@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { defaultLimits } from './limits.js';
+import { defaultLimits, type Limits } from './limits.js';
 import { LOG_LEVELS, type LogLevel } from './observability/logger.js';
 
 /** Server settings, read once from the environment. */
@@ -52,15 +52,44 @@ export interface Config {
   permissionTimeoutMs: number;
   /** How long an instance's claim on a session lasts without renewal. @default 10000 */
   leaseTtlMs: number;
-  /** Largest result one operation may build, in bytes (`MAX_RESPONSE_BYTES`). @default 16777216 (16 MiB) */
-  maxResponseBytes: number;
-  /** `MAX_SESSIONS_PER_USER`: sessions one user may have; 0: no bound. @default 1000 */
-  maxSessionsPerUser: number;
-  /** `MAX_STORED_BYTES_PER_USER`: bytes of stored events past which sendMessage is refused; 0: no bound. @default 1073741824 */
-  maxStoredBytesPerUser: number;
+  /**
+   * Every bound a client can meet, each from its variable (LIMIT_VARIABLES below); unset ones
+   * keep the defaults of src/limits.ts. `0` turns a count or rate off.
+   */
+  limits: Limits;
   /** `LOG_LEVEL`: the least severe level logged (`fatal` … `trace`, or `silent`). @default 'info' */
   logLevel: LogLevel;
 }
+
+/**
+ * The variable of each limit, with the values it accepts. Counts and rates take 0 (off);
+ * the byte bounds of a request and a result, and the durations, cannot be turned off.
+ */
+export const LIMIT_VARIABLES: { readonly [K in keyof Limits]: { name: string; min: number; max: number } } = {
+  maxRequestBytes: { name: 'MAX_REQUEST_BYTES', min: 1024, max: 1024 * 1024 * 1024 },
+  maxMessageChars: { name: 'MAX_MESSAGE_CHARS', min: 0, max: 1_000_000_000 },
+  maxAttachments: { name: 'MAX_ATTACHMENTS', min: 0, max: 1_000_000 },
+  maxAttachmentBytes: { name: 'MAX_ATTACHMENT_BYTES', min: 0, max: 1024 * 1024 * 1024 },
+  // Up to 1 GiB: past about that, V8 cannot even hold the response as one string.
+  maxResponseBytes: { name: 'MAX_RESPONSE_BYTES', min: 1024, max: 1024 * 1024 * 1024 },
+  maxDepth: { name: 'MAX_QUERY_DEPTH', min: 0, max: 1_000_000 },
+  maxAliases: { name: 'MAX_QUERY_ALIASES', min: 0, max: 1_000_000 },
+  maxTokens: { name: 'MAX_QUERY_TOKENS', min: 0, max: 1_000_000_000 },
+  maxCost: { name: 'MAX_QUERY_COST', min: 0, max: 1_000_000_000 },
+  maxDirectives: { name: 'MAX_QUERY_DIRECTIVES', min: 0, max: 1_000_000 },
+  maxSubscriptionsPerConnection: { name: 'MAX_SUBSCRIPTIONS_PER_CONNECTION', min: 0, max: 1_000_000_000 },
+  maxConnectionsPerUser: { name: 'MAX_CONNECTIONS_PER_USER', min: 0, max: 1_000_000_000 },
+  maxSubscriptionsPerUser: { name: 'MAX_SUBSCRIPTIONS_PER_USER', min: 0, max: 1_000_000_000 },
+  sendMessagesPerMinute: { name: 'SEND_MESSAGES_PER_MINUTE', min: 0, max: 1_000_000_000 },
+  maxQueuedMessages: { name: 'MAX_QUEUED_MESSAGES', min: 0, max: 1_000_000_000 },
+  // The stores count sessions in a 32-bit column.
+  maxSessionsPerUser: { name: 'MAX_SESSIONS_PER_USER', min: 0, max: 2 ** 31 - 1 },
+  maxStoredBytesPerUser: { name: 'MAX_STORED_BYTES_PER_USER', min: 0, max: Number.MAX_SAFE_INTEGER },
+  // A socket that never says hello, a dead peer, an unused reservation: each must end some time.
+  connectionInitWaitTimeoutMs: { name: 'CONNECTION_INIT_TIMEOUT_MS', min: 1, max: 600_000 },
+  keepAliveMs: { name: 'KEEP_ALIVE_MS', min: 100, max: 3_600_000 },
+  reservationTtlMs: { name: 'RESERVATION_TTL_MS', min: 100, max: 3_600_000 },
+};
 
 export const AGENT_KINDS = ['demo', 'anthropic', 'openai'] as const;
 export type AgentKind = (typeof AGENT_KINDS)[number];
@@ -206,11 +235,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     coalesceMaxBytes: int('COALESCE_MAX_BYTES', 16384, 1, 16 * 1024 * 1024),
     permissionTimeoutMs: int('PERMISSION_TIMEOUT_MS', 300_000, 1, 7 * 24 * 3600 * 1000),
     leaseTtlMs: int('LEASE_TTL_MS', 10_000, 100, 600_000),
-    // Up to 1 GiB: past about that, V8 cannot even hold the response as one string.
-    maxResponseBytes: int('MAX_RESPONSE_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
-    // The stores count sessions in a 32-bit column.
-    maxSessionsPerUser: int('MAX_SESSIONS_PER_USER', defaultLimits.maxSessionsPerUser, 0, 2 ** 31 - 1),
-    maxStoredBytesPerUser: int('MAX_STORED_BYTES_PER_USER', defaultLimits.maxStoredBytesPerUser, 0, Number.MAX_SAFE_INTEGER),
+    limits: Object.fromEntries(
+      Object.entries(LIMIT_VARIABLES).map(([key, { name, min, max }]) => [key, int(name, defaultLimits[key as keyof Limits], min, max)]),
+    ) as unknown as Limits,
     ...agentConfig,
     logLevel: logLevel(text('LOG_LEVEL')),
   };

@@ -54,11 +54,21 @@ export function toGraphQLError(error: unknown, log: (err: unknown) => void): Gra
     // Yoga attaches the parser's own message as `originalError`; clients get none of it.
     const { originalError: _internal, ...extensions } = gql.extensions as Record<string, unknown>;
     const code = YOGA_CODES[extensions.code as string] ?? extensions.code ?? (gql.path ? undefined : 'BAD_USER_INPUT');
+    if (code === 'BAD_REQUEST' && isHttp(extensions.http)) {
+      // A body that is not JSON or not a GraphQL request keeps its 400 whatever the Accept
+      // header. Yoga marks these `spec` (400 only for application/graphql-response+json) and
+      // then answers 400 anyway while the parser's message sits in `originalError`, which is
+      // removed above; without `spec` the status holds for every media type, SSE included.
+      const { spec: _spec, ...http } = extensions.http;
+      extensions.http = http;
+    }
     return new GraphQLError(gql.message, { ...at, extensions: code ? { ...extensions, code } : extensions });
   }
   log(error);
   return new GraphQLError('Unexpected error.', { ...at, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 }
+
+const isHttp = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
 
 /** The HTTP status of a request that fails with one of these codes (others: Yoga's choice). */
 const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401, SERVICE_UNAVAILABLE: 503 };

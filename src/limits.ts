@@ -1,22 +1,24 @@
 /**
  * Every bound the server puts on what a client may ask of it. Each is an option of
- * `createApp({ limits })` with the default below; SECURITY.md lists them with their reasons.
+ * `createApp({ limits })` with the default below and a variable of its own (config.ts
+ * LIMIT_VARIABLES); SECURITY.md lists them with their reasons. "Per user" is per client
+ * address when there is no authentication (transport/limit-key.ts).
  */
 export interface Limits {
   /** Largest HTTP request body, in bytes: larger is HTTP 413, PAYLOAD_TOO_LARGE. @default 16777216 (16 MiB) */
   maxRequestBytes: number;
-  /** Longest `sendMessage` text, in characters: longer is PAYLOAD_TOO_LARGE. @default 100000 */
+  /** Longest `sendMessage` text, in characters: longer is PAYLOAD_TOO_LARGE; 0: no bound but `maxRequestBytes`. @default 100000 */
   maxMessageChars: number;
-  /** Most attachments on one message: more is PAYLOAD_TOO_LARGE. @default 10 */
+  /** Most attachments on one message: more is PAYLOAD_TOO_LARGE; 0: no bound but the bytes. @default 10 */
   maxAttachments: number;
-  /** Largest total size of one message's attachments, decoded bytes: PAYLOAD_TOO_LARGE. @default 10485760 (10 MiB) */
+  /** Largest total size of one message's attachments, decoded bytes: PAYLOAD_TOO_LARGE; 0: no bound but `maxRequestBytes`. @default 10485760 (10 MiB) */
   maxAttachmentBytes: number;
   /**
    * Largest result one operation may build, in bytes of JSON: a query or mutation that would
    * build more fails with one PAYLOAD_TOO_LARGE error (schema/result-budget.ts). @default 16777216 (16 MiB)
    */
   maxResponseBytes: number;
-  /** Deepest selection (graphql-armor): deeper is rejected before execution. @default 12 */
+  /** Deepest selection (graphql-armor): deeper is rejected before execution. 0 turns this and each armor limit below off. @default 12 */
   maxDepth: number;
   /**
    * Most aliases in one operation (graphql-armor). Clients' documents use none; each alias of
@@ -34,7 +36,7 @@ export interface Limits {
   maxCost: number;
   /** Most directives in one operation (graphql-armor). @default 50 */
   maxDirectives: number;
-  /** Most subscriptions open at once on one graphql-ws connection: more is RATE_LIMITED. @default 100 */
+  /** Most subscriptions open at once on one graphql-ws connection: more is RATE_LIMITED; 0 turns it off. @default 100 */
   maxSubscriptionsPerConnection: number;
   /**
    * Most connections of one user at once: graphql-ws sockets (more are closed with 4429) and
@@ -43,12 +45,19 @@ export interface Limits {
   maxConnectionsPerUser: number;
   /**
    * Most `sessionEvents` subscriptions of one user open at once, over every transport (an SSE
-   * stream in distinct connections mode is one): more is RATE_LIMITED. @default 500
+   * stream in distinct connections mode is one): more is RATE_LIMITED; 0 turns it off. 5000 is
+   * what graphql-ws already lets one user open (50 connections × 100 subscriptions); it bounds
+   * SSE streams, which are no connections, the same. (It was 500, which held back a load test
+   * of 1000 subscribers from one address once counting went per address.) @default 5000
    */
   maxSubscriptionsPerUser: number;
-  /** `sendMessage` calls per user per minute (a bucket that refills steadily): more is RATE_LIMITED. @default 120 */
+  /**
+   * `sendMessage` calls per user per minute (a bucket that refills steadily): more is
+   * RATE_LIMITED; 0 turns it off. With Redis, a budget all instances share (sessions/redis-rate.ts).
+   * @default 120
+   */
   sendMessagesPerMinute: number;
-  /** Most messages waiting in one session's queue: more is RATE_LIMITED. @default 100 */
+  /** Most messages waiting in one session's queue: more is RATE_LIMITED; 0 turns it off. @default 100 */
   maxQueuedMessages: number;
   /**
    * Most sessions one user may have at once, across every instance (counted in the store):
@@ -88,7 +97,7 @@ export const defaultLimits: Limits = {
   maxDirectives: 50,
   maxSubscriptionsPerConnection: 100,
   maxConnectionsPerUser: 50,
-  maxSubscriptionsPerUser: 500,
+  maxSubscriptionsPerUser: 5000,
   sendMessagesPerMinute: 120,
   maxQueuedMessages: 100,
   maxSessionsPerUser: 1000,
@@ -99,10 +108,20 @@ export const defaultLimits: Limits = {
 };
 
 /**
+ * Whether `key` may do one more thing now (a token taken from its budget). The in-process
+ * RateLimiter answers at once; one shared by instances (sessions/redis-rate.ts) asks Redis.
+ */
+export interface RateGate {
+  take(key: string): boolean | Promise<boolean>;
+  /** Lets go of what it holds (a connection); the app calls it on stop. */
+  close?(): Promise<void>;
+}
+
+/**
  * A per-key token bucket on a clock: `capacity` tokens, refilled at `capacity` per `periodMs`.
  * Idle keys are forgotten once full again, so memory follows active users only.
  */
-export class RateLimiter {
+export class RateLimiter implements RateGate {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
   constructor(
@@ -111,8 +130,9 @@ export class RateLimiter {
     private readonly now: () => number,
   ) {}
 
-  /** Takes one token for `key`; false when none is left. */
+  /** Takes one token for `key`; false when none is left. A capacity of 0 is no limit. */
   take(key: string): boolean {
+    if (this.capacity <= 0) return true;
     const now = this.now();
     const tokens = this.tokensAt(key, now);
     if (tokens < 1) {

@@ -36,11 +36,8 @@ async function main() {
     permissionTimeoutMs: config.permissionTimeoutMs,
     leaseTtlMs: config.leaseTtlMs,
     auth: { secret: config.authSecret, jwksUrl: config.authJwksUrl, issuer: config.authIssuer, audience: config.authAudience },
-    limits: {
-      maxResponseBytes: config.maxResponseBytes,
-      maxSessionsPerUser: config.maxSessionsPerUser,
-      maxStoredBytesPerUser: config.maxStoredBytesPerUser,
-    },
+    limits: config.limits,
+    sendRate: await openSendRate(config, errorSink(log)),
     allowedOrigins: config.allowedOrigins,
     allowedHosts: config.allowedHosts,
   });
@@ -101,6 +98,16 @@ async function openPubSub(config: Config, onError: (error: unknown) => void): Pr
   if (config.redisUrl === null) return createMemoryPubSub();
   const { createRedisPubSub } = await import('./events/pubsub/redis.js');
   return createRedisPubSub({ url: config.redisUrl, onError });
+}
+
+/**
+ * With REDIS_URL, SEND_MESSAGES_PER_MINUTE is one budget for all instances together, kept in
+ * Redis (each instance's own while Redis is away); else this process's own.
+ */
+async function openSendRate(config: Config, onError: (error: unknown) => void) {
+  if (config.redisUrl === null || config.limits.sendMessagesPerMinute === 0) return undefined;
+  const { createRedisRate } = await import('./sessions/redis-rate.js');
+  return createRedisRate({ url: config.redisUrl, capacity: config.limits.sendMessagesPerMinute, onError });
 }
 
 main().catch((error: unknown) => {

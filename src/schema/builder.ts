@@ -11,6 +11,11 @@ export interface Context {
   /** The caller: the JWT's `sub`, or `local` without auth. */
   userId: string;
   /**
+   * Whom per-user counts and rates are kept for: the user with authentication, the client's
+   * address without it (transport/limit-key.ts). Only counts; ownership is `userId`.
+   */
+  limitKey: string;
+  /**
    * When the caller's token expires (ms since the epoch): subscriptions opened with it end
    * then, so the client comes back with a fresh token and resumes with `after`. Null for a
    * token without `exp`, without authentication, and over graphql-ws (the socket is closed

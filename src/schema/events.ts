@@ -130,7 +130,7 @@ builder.subscriptionField('sessionEvents', (t) =>
       after: t.arg.int(),
     },
     // The stream finishes when the caller's token expires (over SSE; graphql-ws closes the socket).
-    subscribe: (_root, { sessionId, after }, ctx) => ctx.sessions.subscribe(ctx.userId, sessionId, after, ctx.shutdown, ctx.expiresAt),
+    subscribe: (_root, { sessionId, after }, ctx) => ctx.sessions.subscribe(ctx.userId, sessionId, after, ctx.shutdown, ctx.expiresAt, ctx.limitKey),
     resolve: (event) => event,
     // Who may watch is decided in `subscribe`; an event's fields depend on the event alone,
     // so its result can be shared by every subscriber with the same selection.

@@ -158,7 +158,7 @@ builder.mutationFields((t) => ({
     type: SendMessagePayload,
     description: 'Starts a turn, or queues, rejects or interrupts per `strategy` when one is running.',
     args: { input: t.arg({ type: SendMessageInput, required: true }) },
-    resolve: (_root, { input }, ctx) => ctx.sessions.sendMessage(ctx.userId, input),
+    resolve: (_root, { input }, ctx) => ctx.sessions.sendMessage(ctx.userId, input, ctx.limitKey),
   }),
   cancelTurn: t.field({
     type: SessionRef,

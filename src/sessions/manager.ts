@@ -11,7 +11,7 @@ import type { PermissionMode, PermissionStatus, StopReason } from '../events/typ
 import type { AttachmentRecord, QueuedMessageRecord, SessionRecord, Store } from '../store/types.js';
 import type { UserConfigService } from '../user-config.js';
 import type { SessionCommand } from './cluster.js';
-import { defaultLimits, RateLimiter, type Limits } from '../limits.js';
+import { defaultLimits, RateLimiter, type Limits, type RateGate } from '../limits.js';
 import { checkSessionId, newId as defaultNewId } from './ids.js';
 import type { Leases } from './leases.js';
 import { PermissionGate } from './permissions.js';
@@ -49,6 +49,12 @@ export interface SessionManagerOptions {
   forwardTimeoutMs?: number;
   /** This instance's name in leases and forwarded commands. @default a random UUID */
   instanceId?: string;
+  /**
+   * Counts `sendMessage` calls per limit key against `limits.sendMessagesPerMinute`: a
+   * budget shared by instances (sessions/redis-rate.ts) or this process's own.
+   * @default an in-process RateLimiter (none when the rate is 0)
+   */
+  sendRate?: RateGate;
   /** Message size, queue, rate and quota bounds. @default defaultLimits */
   limits?: Pick<
     Limits,
@@ -121,7 +127,7 @@ export class SessionManager {
   private readonly streams = new Set<SessionCursor>();
   /** The open streams to finish when each signal given to `subscribe` aborts. */
   private readonly cursorsBySignal = new WeakMap<AbortSignal, Set<SessionCursor>>();
-  /** Open event streams per user, for `maxSubscriptionsPerUser`. */
+  /** Open event streams per limit key (the user, or the address without auth), for `maxSubscriptionsPerUser`. */
   private readonly streamsPerUser = new Map<string, number>();
   /** Where each session's commands run (leases, forwarding, takeovers). */
   private readonly placement: Placement;
@@ -131,7 +137,7 @@ export class SessionManager {
   private readonly onError: (error: unknown) => void;
   private readonly logger: Logger;
   private readonly limits: NonNullable<SessionManagerOptions['limits']>;
-  private readonly sendRate: RateLimiter;
+  private readonly sendRate: RateGate | null;
   private stopping = false;
 
   constructor(private readonly options: SessionManagerOptions) {
@@ -140,7 +146,8 @@ export class SessionManager {
     this.logger = options.logger ?? defaultLogger();
     this.instanceId = options.instanceId ?? defaultNewId();
     this.limits = { ...defaultLimits, ...options.limits };
-    this.sendRate = new RateLimiter(this.limits.sendMessagesPerMinute, 60_000, () => options.clock.now());
+    const perMinute = this.limits.sendMessagesPerMinute;
+    this.sendRate = perMinute > 0 ? (options.sendRate ?? new RateLimiter(perMinute, 60_000, () => options.clock.now())) : null;
     this.placement = new Placement({
       store: options.store,
       pubsub: options.pubsub,
@@ -196,16 +203,24 @@ export class SessionManager {
    * The session's events as a stream: every stored event with seq > after, then live ones.
    * Ownership is checked here, before the first event, so a refused subscription fails at once.
    * At `endAt` (ms since the epoch; the caller's token expiry) the stream finishes, as on a
-   * server stop: what is stored by then is delivered, then it completes.
+   * server stop: what is stored by then is delivered, then it completes. `limitKey`: whom the
+   * stream counts against for `maxSubscriptionsPerUser` (transport/limit-key.ts).
    */
-  async subscribe(userId: string, sessionId: string, after: number | null | undefined, signal?: AbortSignal, endAt?: number | null) {
+  async subscribe(
+    userId: string,
+    sessionId: string,
+    after: number | null | undefined,
+    signal?: AbortSignal,
+    endAt?: number | null,
+    limitKey: string = userId,
+  ) {
     if (after != null && (!Number.isInteger(after) || after < 0)) throw badInput('after must be 0 or more.');
     await this.get(userId, sessionId);
-    const open = this.streamsPerUser.get(userId) ?? 0;
-    if (open >= this.limits.maxSubscriptionsPerUser) {
+    const open = this.streamsPerUser.get(limitKey) ?? 0;
+    if (this.limits.maxSubscriptionsPerUser > 0 && open >= this.limits.maxSubscriptionsPerUser) {
       throw new SwitchboardError('RATE_LIMITED', `At most ${this.limits.maxSubscriptionsPerUser} open subscriptions per user.`);
     }
-    this.streamsPerUser.set(userId, open + 1);
+    this.streamsPerUser.set(limitKey, open + 1);
     let cancelEnd: (() => void) | undefined;
     const cursor: SessionCursor = new SessionCursor({
       store: this.options.store,
@@ -216,9 +231,9 @@ export class SessionManager {
         cancelEnd?.();
         this.streams.delete(cursor);
         if (signal) this.cursorsBySignal.get(signal)?.delete(cursor);
-        const left = (this.streamsPerUser.get(userId) ?? 1) - 1;
-        if (left > 0) this.streamsPerUser.set(userId, left);
-        else this.streamsPerUser.delete(userId);
+        const left = (this.streamsPerUser.get(limitKey) ?? 1) - 1;
+        if (left > 0) this.streamsPerUser.set(limitKey, left);
+        else this.streamsPerUser.delete(limitKey);
       },
     });
     this.streams.add(cursor);
@@ -313,11 +328,16 @@ export class SessionManager {
 
   // ── turns ────────────────────────────────────────────────────────────────
 
-  async sendMessage(userId: string, input: SendMessageInput): Promise<{ turnId: string; queued: boolean; session: SessionRecord }> {
+  /** `limitKey`: whom the call counts against for `sendMessagesPerMinute` (transport/limit-key.ts). */
+  async sendMessage(
+    userId: string,
+    input: SendMessageInput,
+    limitKey: string = userId,
+  ): Promise<{ turnId: string; queued: boolean; session: SessionRecord }> {
     this.checkMessageSize(input);
     await this.get(userId, input.sessionId);
     if (this.stopping) throw this.unavailable();
-    if (!this.sendRate.take(userId)) {
+    if (this.sendRate && !(await this.sendRate.take(limitKey))) {
       throw new SwitchboardError('RATE_LIMITED', `At most ${this.limits.sendMessagesPerMinute} messages a minute; try again shortly.`);
     }
     return (await this.placement.run(input.sessionId, { op: 'sendMessage', userId, input })) as {
@@ -359,8 +379,9 @@ export class SessionManager {
         createdAt: new Date(this.options.clock.now()).toISOString(),
       };
       const interrupt = running !== null && strategy === 'INTERRUPT';
-      if (running && (await store.listQueue(sessionId)).length >= this.limits.maxQueuedMessages) {
-        throw new SwitchboardError('RATE_LIMITED', `The session's queue is full (${this.limits.maxQueuedMessages} messages).`);
+      const { maxQueuedMessages } = this.limits;
+      if (running && maxQueuedMessages > 0 && (await store.listQueue(sessionId)).length >= maxQueuedMessages) {
+        throw new SwitchboardError('RATE_LIMITED', `The session's queue is full (${maxQueuedMessages} messages).`);
       }
       await store.enqueue(sessionId, message, interrupt);
       if (running) interrupted = interrupt ? running : null;
@@ -517,16 +538,16 @@ export class SessionManager {
   private checkMessageSize(input: SendMessageInput) {
     const { maxMessageChars, maxAttachments, maxAttachmentBytes } = this.limits;
     const tooLarge = (message: string) => new SwitchboardError('PAYLOAD_TOO_LARGE', message);
-    if (input.text.length > maxMessageChars) throw tooLarge(`text is longer than ${maxMessageChars} characters.`);
+    if (maxMessageChars > 0 && input.text.length > maxMessageChars) throw tooLarge(`text is longer than ${maxMessageChars} characters.`);
     const attachments = input.attachments ?? [];
-    if (attachments.length > maxAttachments) throw tooLarge(`at most ${maxAttachments} attachments per message.`);
+    if (maxAttachments > 0 && attachments.length > maxAttachments) throw tooLarge(`at most ${maxAttachments} attachments per message.`);
     let bytes = 0;
     for (const a of attachments) {
       if (!/^[A-Za-z0-9+/]*={0,2}$/.test(a.dataBase64) || a.dataBase64.length % 4 === 1) {
         throw badInput(`attachment "${a.name.slice(0, 100)}" is not valid base64.`);
       }
       bytes += Math.floor((a.dataBase64.length * 3) / 4);
-      if (bytes > maxAttachmentBytes) throw tooLarge(`attachments are larger than ${maxAttachmentBytes} bytes in all.`);
+      if (maxAttachmentBytes > 0 && bytes > maxAttachmentBytes) throw tooLarge(`attachments are larger than ${maxAttachmentBytes} bytes in all.`);
     }
   }
 

@@ -26,8 +26,12 @@ import { readBounded } from './body-limit.js';
 export interface ReservationsOptions {
   /** Where graphql-sse is served, as given to `useGraphQLSSE`. */
   endpoint: string;
-  /** The user of a request from its Authorization header; throws UNAUTHENTICATED. */
-  authenticate: (authorization: string | null) => Promise<string>;
+  /**
+   * The user of a request from its Authorization header (throws UNAUTHENTICATED), and whom
+   * its reservation counts against as a connection: the user, or without authentication the
+   * peer's `address` (transport/limit-key.ts).
+   */
+  authenticate: (authorization: string | null, address: string | undefined) => Promise<{ userId: string; limitKey: string }>;
   /** Open connections per user, shared with graphql-ws. */
   connections: ConnectionCounter;
   /** @default the system clock */
@@ -65,6 +69,8 @@ export interface Reservations {
 
 interface Reservation {
   userId: string;
+  /** What `connections` counted it against. */
+  limitKey: string;
   /** Until the stream opens. */
   expiry: TimerHandle | null;
 }
@@ -91,7 +97,7 @@ export function createReservations(options: ReservationsOptions): Reservations {
       clock.clearTimeout(reservation.expiry);
       pending--;
     }
-    connections.release(reservation.userId);
+    connections.release(reservation.limitKey);
   };
 
   const expire = (token: string) => {
@@ -130,9 +136,10 @@ export function createReservations(options: ReservationsOptions): Reservations {
   const authenticate: Reservations['authenticate'] = async (req) => {
     const token = req.headers.get(TOKEN_HEADER_KEY) || new URL(req.url, 'http://localhost/').searchParams.get(TOKEN_QUERY_KEY);
     if (dropping.has(req.raw)) return token;
-    let userId: string;
+    let userId: string, limitKey: string;
     try {
-      userId = await options.authenticate(req.headers.get('authorization') ?? null);
+      const address = responses.get(req.raw)?.req?.socket.remoteAddress;
+      ({ userId, limitKey } = await options.authenticate(req.headers.get('authorization') ?? null, address));
     } catch (error) {
       if (error instanceof SwitchboardError && error.code === 'UNAUTHENTICATED') return answer(401, error.code, error.message);
       if (error instanceof SwitchboardError && error.code === 'SERVICE_UNAVAILABLE') return answer(503, error.code, error.message);
@@ -143,12 +150,12 @@ export function createReservations(options: ReservationsOptions): Reservations {
       // graphql-sse would refuse this after a reservation was counted; refuse it first.
       if (accept !== '*/*' && accept !== 'text/plain') return [null, { status: 406, statusText: 'Not Acceptable' }];
       if (pending >= maxPending) return answer(429, 'RATE_LIMITED', 'Too many stream reservations at once; try again later.');
-      if (!connections.acquire(userId)) {
+      if (!connections.acquire(limitKey)) {
         return answer(429, 'RATE_LIMITED', `At most ${connections.max} connections per user.`);
       }
       // Always a token of the server's making: a client cannot pick one (or someone else's).
       const reserved = randomUUID();
-      reservations.set(reserved, { userId, expiry: clock.setTimeout(() => expire(reserved), ttlMs) });
+      reservations.set(reserved, { userId, limitKey, expiry: clock.setTimeout(() => expire(reserved), ttlMs) });
       pending++;
       return reserved;
     }

@@ -11,8 +11,12 @@ import type { Logger } from '../observability/logger.js';
  */
 export interface WsExtra {
   socket: WebSocket;
+  /** The peer's address (the TCP socket's), for counting per address without authentication. */
+  address: string | undefined;
   /** Set by the bridge once the connection is authenticated. */
   userId?: string;
+  /** Whom the connection counts against (transport/limit-key.ts); set with `userId`. */
+  limitKey?: string;
   /** Cancels the close at the token's expiry; set by the bridge for a token with `exp`. */
   expiry?: () => void;
   /** The connection's own logger (its connectionId and userId), set by the bridge on connect. */
@@ -63,7 +67,7 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
       : null;
   keepAlive?.unref();
 
-  wss.on('connection', (socket) => {
+  wss.on('connection', (socket, request) => {
     alive.add(socket);
     socket.on('pong', () => alive.add(socket));
     socket.once('error', (error: NodeJS.ErrnoException) => {
@@ -94,7 +98,7 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
           }),
       },
       // Every field present from the start: one object shape, no property store of its own.
-      { socket, userId: undefined, expiry: undefined, log: undefined } as E,
+      { socket, address: request.socket.remoteAddress, userId: undefined, limitKey: undefined, expiry: undefined, log: undefined } as E,
     );
     socket.once('close', (code, reason) => void closed(code, String(reason)));
   });

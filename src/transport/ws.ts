@@ -19,16 +19,22 @@ export interface WsTransportOptions<C> {
    * operation (so a token that expired while the socket stayed open starts nothing new); a
    * throw refuses the operation with the error's code. The same context HTTP and SSE get.
    */
-  context: (connectionParams: Record<string, unknown> | undefined) => Promise<C>;
+  context: (connectionParams: Record<string, unknown> | undefined, address: string | undefined) => Promise<C>;
   /**
    * Checks a connection's `connectionParams` at `connection_init`; a rejection closes the
    * socket with 4403 Forbidden, and so does the token's expiry (`expiresAt`) later.
    * @default everyone is accepted
    */
   authenticate?: (connectionParams: Record<string, unknown> | undefined) => Promise<Identity>;
+  /**
+   * Whom a connection counts against for `maxConnectionsPerUser`, from its user and the
+   * peer's address (transport/limit-key.ts).
+   * @default the user id
+   */
+  limitKey?: (userId: string, address: string | undefined) => string;
   /** Times token expiry. @default the system clock */
   clock?: Clock;
-  /** Most subscriptions open at once on one connection; more get RATE_LIMITED. @default 100 */
+  /** Most subscriptions open at once on one connection; more get RATE_LIMITED; 0 turns it off. @default 100 */
   maxSubscriptionsPerConnection?: number;
   /** Most connections of one user (as `authenticate` names them) at once; more are closed with 4429. @default 50 */
   maxConnectionsPerUser?: number;
@@ -121,11 +127,13 @@ export function useGraphQLWs<C>(
         // called onClose, so a connection counted now would never be given back.
         const { socket } = ctx.extra;
         if (socket.readyState !== socket.OPEN) return false;
-        if (!connections.acquire(userId)) {
+        const limitKey = options.limitKey?.(userId, ctx.extra.address) ?? userId;
+        if (!connections.acquire(limitKey)) {
           ctx.extra.socket.close(4429, 'Too many connections for this user');
           return false;
         }
         ctx.extra.userId = userId;
+        ctx.extra.limitKey = limitKey;
         ctx.extra.log = logger.child({ connectionId: shortId(), userId });
         ctx.extra.log.debug('connection opened');
         // What the token opened ends with it: the socket and so its subscriptions. The client
@@ -139,10 +147,11 @@ export function useGraphQLWs<C>(
         ctx.extra.log?.debug({ code }, 'connection closed');
         ctx.extra.expiry?.();
         ctx.extra.expiry = undefined;
-        const { userId } = ctx.extra;
-        if (userId === undefined) return;
+        const { limitKey } = ctx.extra;
+        if (limitKey === undefined) return;
         ctx.extra.userId = undefined;
-        connections.release(userId);
+        ctx.extra.limitKey = undefined;
+        connections.release(limitKey);
       },
       // JSON.parse calls the reviver with key '' for the whole message, last; throwing there
       // makes graphql-ws close with 4400 "Invalid message received". (An object under an
@@ -168,7 +177,7 @@ export function useGraphQLWs<C>(
       },
       onSubscribe: async (ctx, id, payload) => {
         // graphql-ws has already reserved this operation's id in ctx.subscriptions.
-        if (Object.keys(ctx.subscriptions).length > maxSubscriptions) {
+        if (maxSubscriptions > 0 && Object.keys(ctx.subscriptions).length > maxSubscriptions) {
           return [
             new GraphQLError(`At most ${maxSubscriptions} subscriptions per connection.`, {
               extensions: { code: 'RATE_LIMITED' },
@@ -189,7 +198,7 @@ export function useGraphQLWs<C>(
         let contextValue: unknown;
         try {
           // Authenticates again: a token that expired since connection_init starts nothing.
-          contextValue = await options.context(ctx.connectionParams);
+          contextValue = await options.context(ctx.connectionParams, ctx.extra.address);
         } catch (error) {
           return [forSocket(error)];
         }

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createAgentFromConfig } from '../../src/agents/index.js';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, LIMIT_VARIABLES, loadConfig } from '../../src/config.js';
+import { defaultLimits } from '../../src/limits.js';
 
 /** The ConfigError that loading this environment throws (fails if it loads). */
 function configError(env: NodeJS.ProcessEnv): ConfigError {
@@ -45,9 +46,7 @@ describe('loadConfig', () => {
       coalesceMaxBytes: 16384,
       permissionTimeoutMs: 300_000,
       leaseTtlMs: 10_000,
-      maxResponseBytes: 16 * 1024 * 1024,
-      maxSessionsPerUser: 1000,
-      maxStoredBytesPerUser: 1_073_741_824,
+      limits: defaultLimits,
       logLevel: 'info',
       ...AGENT_DEFAULTS,
     });
@@ -93,9 +92,7 @@ describe('loadConfig', () => {
       coalesceMaxBytes: 1024,
       permissionTimeoutMs: 1000,
       leaseTtlMs: 2500,
-      maxResponseBytes: 65536,
-      maxSessionsPerUser: 20,
-      maxStoredBytesPerUser: 5_000_000_000,
+      limits: { ...defaultLimits, maxResponseBytes: 65536, maxSessionsPerUser: 20, maxStoredBytesPerUser: 5_000_000_000 },
       logLevel: 'warn',
       ...AGENT_DEFAULTS,
     });
@@ -133,6 +130,26 @@ describe('loadConfig', () => {
     ['MAX_STORED_BYTES_PER_USER', '1.5'],
     ['MAX_STORED_BYTES_PER_USER', '1GiB'],
     ['MAX_STORED_BYTES_PER_USER', '99999999999999999999'],
+    ['MAX_CONNECTIONS_PER_USER', '-1'],
+    ['MAX_CONNECTIONS_PER_USER', 'unlimited'],
+    ['MAX_SUBSCRIPTIONS_PER_USER', '1e3'],
+    ['MAX_SUBSCRIPTIONS_PER_CONNECTION', '2.5'],
+    ['SEND_MESSAGES_PER_MINUTE', 'off'],
+    ['SEND_MESSAGES_PER_MINUTE', '99999999999'],
+    ['MAX_QUEUED_MESSAGES', '-5'],
+    ['MAX_MESSAGE_CHARS', '100k'],
+    ['MAX_REQUEST_BYTES', '100'],
+    ['MAX_REQUEST_BYTES', '2000000000'],
+    ['MAX_ATTACHMENTS', 'ten'],
+    ['MAX_ATTACHMENT_BYTES', '10MiB'],
+    ['MAX_QUERY_DEPTH', '-1'],
+    ['MAX_QUERY_ALIASES', 'x'],
+    ['MAX_QUERY_TOKENS', '1.0'],
+    ['MAX_QUERY_COST', '1e4'],
+    ['MAX_QUERY_DIRECTIVES', '9999999'],
+    ['CONNECTION_INIT_TIMEOUT_MS', '3s'],
+    ['KEEP_ALIVE_MS', '50'],
+    ['RESERVATION_TTL_MS', '99999999'],
     // A value with a line break must not break the message over lines.
     ['PORT', '40\n00'],
     ['AGENT', 'demo\nx'],
@@ -206,10 +223,65 @@ describe('loadConfig', () => {
   });
 
   it('takes 0 for a quota: no bound', () => {
-    expect(loadConfig({ MAX_SESSIONS_PER_USER: '0', MAX_STORED_BYTES_PER_USER: '0' })).toMatchObject({
-      maxSessionsPerUser: 0,
-      maxStoredBytesPerUser: 0,
-    });
+    expect(loadConfig({ MAX_SESSIONS_PER_USER: '0', MAX_STORED_BYTES_PER_USER: '0' })).toMatchObject({ limits: { maxSessionsPerUser: 0, maxStoredBytesPerUser: 0 } });
+  });
+
+  it('gives every limit of src/limits.ts a variable, and reads each', () => {
+    // A limit added to Limits without a variable does not type-check (LIMIT_VARIABLES); this
+    // checks the contract's names are there and each is read into its own field.
+    expect(Object.keys(LIMIT_VARIABLES).sort()).toEqual(Object.keys(defaultLimits).sort());
+    expect(Object.values(LIMIT_VARIABLES).map((v) => v.name)).toEqual(
+      expect.arrayContaining([
+        'MAX_CONNECTIONS_PER_USER',
+        'MAX_SUBSCRIPTIONS_PER_USER',
+        'MAX_SUBSCRIPTIONS_PER_CONNECTION',
+        'SEND_MESSAGES_PER_MINUTE',
+        'MAX_QUEUED_MESSAGES',
+        'MAX_MESSAGE_CHARS',
+        'MAX_REQUEST_BYTES',
+        'MAX_RESPONSE_BYTES',
+        'MAX_SESSIONS_PER_USER',
+        'MAX_STORED_BYTES_PER_USER',
+      ]),
+    );
+    const env: Record<string, string> = {};
+    const expected: Record<string, number> = {};
+    for (const [key, { name, min }] of Object.entries(LIMIT_VARIABLES)) {
+      // A value of its own for each, inside its range and unlike its default.
+      const value = Math.max(min, 1) + 1234;
+      env[name] = String(value);
+      expected[key] = value;
+    }
+    expect(loadConfig(env).limits).toEqual(expected);
+  });
+
+  it('takes 0 for every count and rate limit (off), and for none of the byte bounds and durations', () => {
+    const off = [
+      'MAX_CONNECTIONS_PER_USER',
+      'MAX_SUBSCRIPTIONS_PER_USER',
+      'MAX_SUBSCRIPTIONS_PER_CONNECTION',
+      'SEND_MESSAGES_PER_MINUTE',
+      'MAX_QUEUED_MESSAGES',
+      'MAX_MESSAGE_CHARS',
+      'MAX_ATTACHMENTS',
+      'MAX_ATTACHMENT_BYTES',
+      'MAX_QUERY_DEPTH',
+      'MAX_QUERY_ALIASES',
+      'MAX_QUERY_TOKENS',
+      'MAX_QUERY_COST',
+      'MAX_QUERY_DIRECTIVES',
+      'MAX_SESSIONS_PER_USER',
+      'MAX_STORED_BYTES_PER_USER',
+    ];
+    const limits = loadConfig(Object.fromEntries(off.map((name) => [name, '0']))).limits;
+    for (const [key, { name }] of Object.entries(LIMIT_VARIABLES)) {
+      if (off.includes(name)) expect(limits[key as keyof typeof limits], name).toBe(0);
+    }
+    for (const name of ['MAX_REQUEST_BYTES', 'MAX_RESPONSE_BYTES', 'CONNECTION_INIT_TIMEOUT_MS', 'KEEP_ALIVE_MS', 'RESERVATION_TTL_MS']) {
+      const error = configError({ [name]: '0' });
+      expect(error.message).toContain(name);
+      expect(error.message).not.toMatch(/\n/);
+    }
   });
 
   it.each(['127.0.0.1', 'localhost', '::1'])('serves loopback HOST=%s without AUTH_SECRET', (host) => {

@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { onCleanup } from './server.js';
 
 export interface ServerProcess {
@@ -14,9 +15,16 @@ export interface ServerProcess {
 
 const root = new URL('../../', import.meta.url).pathname;
 
+/** How the server is run: `src/main.ts` through tsx (`npm run dev`), or `dist/main.js` as `npm start` runs it (see `buildServer`). */
+export interface SpawnOptions {
+  /** @default false */
+  built?: boolean;
+}
+
 /** Runs `src/main.ts` as users run the server (through tsx), killed after the test if still alive. */
-export function spawnServer(env: Record<string, string>): Omit<ServerProcess, 'url'> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+export function spawnServer(env: Record<string, string>, options: SpawnOptions = {}): Omit<ServerProcess, 'url'> {
+  const args = options.built ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...process.env, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -36,8 +44,8 @@ export function spawnServer(env: Record<string, string>): Omit<ServerProcess, 'u
 }
 
 /** Spawns the server and waits for its "listening on URL" line. */
-export async function startServerProcess(env: Record<string, string>, timeoutMs = 20_000): Promise<ServerProcess> {
-  const proc = spawnServer(env);
+export async function startServerProcess(env: Record<string, string>, timeoutMs = 20_000, options: SpawnOptions = {}): Promise<ServerProcess> {
+  const proc = spawnServer(env, options);
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${proc.output()}`)), timeoutMs);
     const check = () => {
@@ -54,4 +62,9 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
     });
   });
   return { ...proc, url };
+}
+
+/** Builds `dist/` as `npm start` does (`npm run build`), for `{ built: true }`. Slow (tens of seconds): once per suite. */
+export async function buildServer(): Promise<void> {
+  await promisify(execFile)(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', 'tsconfig.build.json'], { cwd: root, timeout: 180_000 });
 }
