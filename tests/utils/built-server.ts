@@ -1,22 +1,17 @@
 /**
- * The server as `npm start` runs it: built once with `npm run build`, then `node dist/main.js`
+ * The server as `npm start` runs it: compiled once (buildServer), then `node <out>/main.js`
  * in a child process configured only by its environment, killed after the test if alive.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { promisify } from 'node:util';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { print, type ExecutionResult } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { onCleanup } from './server.js';
+import { buildServer, builtServerMain } from './process.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 
-let built: Promise<void> | null = null;
-
-/** `npm run build`, once per test file. */
-export function buildOnce(): Promise<void> {
-  built ??= promisify(execFile)('npm', ['run', 'build'], { cwd: root }).then(() => undefined);
-  return built;
-}
+/** The server compiled as `npm run build` compiles it, once per test process (see buildServer). */
+export const buildOnce = buildServer;
 
 /** Variables a developer's shell might hold that would change what a test configures. */
 const AGENT_VARIABLES = [
@@ -40,11 +35,11 @@ export interface BuiltServer {
   exited: Promise<number | string>;
 }
 
-/** Runs `node dist/main.js` with PORT=0 and this environment (call buildOnce first). */
+/** Runs the compiled server with PORT=0 and this environment (call buildOnce first). */
 export function spawnBuiltServer(env: Record<string, string>): BuiltServer {
   const inherited = { ...process.env };
   for (const name of AGENT_VARIABLES) delete inherited[name];
-  const child = spawn(process.execPath, ['dist/main.js'], {
+  const child = spawn(process.execPath, [builtServerMain()], {
     cwd: root,
     env: { ...inherited, PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,4 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { onCleanup } from './server.js';
 
@@ -15,7 +18,7 @@ export interface ServerProcess {
 
 const root = new URL('../../', import.meta.url).pathname;
 
-/** How the server is run: `src/main.ts` through tsx (`npm run dev`), or `dist/main.js` as `npm start` runs it (see `buildServer`). */
+/** How the server is run: `src/main.ts` through tsx (`npm run dev`), or compiled as `npm start` runs it (`buildServer` first). */
 export interface SpawnOptions {
   /** @default false */
   built?: boolean;
@@ -23,7 +26,7 @@ export interface SpawnOptions {
 
 /** Runs `src/main.ts` as users run the server (through tsx), killed after the test if still alive. */
 export function spawnServer(env: Record<string, string>, options: SpawnOptions = {}): Omit<ServerProcess, 'url'> {
-  const args = options.built ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const args = options.built ? [builtServerMain()] : ['--import', 'tsx', 'src/main.ts'];
   const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...process.env, PORT: '0', ...env },
@@ -64,7 +67,57 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
   return { ...proc, url };
 }
 
-/** Builds `dist/` as `npm start` does (`npm run build`), for `{ built: true }`. Slow (tens of seconds): once per suite. */
-export async function buildServer(): Promise<void> {
-  await promisify(execFile)(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', 'tsconfig.build.json'], { cwd: root, timeout: 180_000 });
+/**
+ * The server compiled as `npm run build` compiles it (tsconfig.build.json), but into a folder
+ * of this test process's own under `.test-dist/`: test files running side by side each build,
+ * and one writing `dist/` while another's server loads from it would load half-written
+ * modules. Packages resolve from the checkout's node_modules as from `dist/`. Built once per
+ * process; the folder is removed when the process exits. Slow (tens of seconds).
+ */
+export function buildServer(): Promise<void> {
+  build ??= (async () => {
+    const parent = join(root, '.test-dist');
+    removeOrphans(parent);
+    const outDir = join(parent, `${process.pid}-${randomBytes(4).toString('hex')}`);
+    process.once('exit', () => rmSync(outDir, { recursive: true, force: true }));
+    await promisify(execFile)(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', 'tsconfig.build.json', '--outDir', outDir], {
+      cwd: root,
+      timeout: 180_000,
+    });
+    builtMain = join(outDir, 'main.js');
+  })();
+  return build;
+}
+
+let build: Promise<void> | null = null;
+
+/** Builds of processes that are gone (a worker that was killed never ran its exit handler). */
+function removeOrphans(parent: string) {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(name.split('-')[0]);
+    if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
+    rmSync(join(parent, name), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+let builtMain: string | null = null;
+
+/** The entry point `buildServer` made. */
+export function builtServerMain(): string {
+  if (builtMain === null) throw new Error('buildServer() first');
+  return builtMain;
 }
