@@ -64,8 +64,9 @@ describe('bounded WebSocket frames', () => {
     expect(code).toBe(1009);
     // Buffering it costs the frame at least (ws keeps the fragments, then joins them): +178 MiB
     // measured without the bound. Refused from its header, the rest is read and dropped: about
-    // +35 MiB measured, the read buffers V8 has not collected yet.
-    expect(grown).toBeLessThan(60 * MiB);
+    // +35 MiB measured on a quiet machine, up to +60 MiB on a loaded one: read buffers V8 has
+    // not collected yet. The bound sits between that garbage and what buffering costs.
+    expect(grown).toBeLessThan(110 * MiB);
     // It keeps serving.
     expect((await rawRequest(`${new URL(proc.url).origin}/healthz`)).status).toBe(200);
   }, 60_000);
