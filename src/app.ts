@@ -36,6 +36,9 @@ import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { UserConfigService } from './user-config.js';
 import { foldRepeats } from './observability/fold.js';
+import { Metrics } from './observability/metrics.js';
+import { metricsRoute } from './observability/metrics-route.js';
+import { useStreamMetrics } from './observability/stream-metrics.js';
 
 export interface AppOptions {
   /** Port to listen on; 0 picks a free one. @default 4000 */
@@ -108,6 +111,12 @@ export interface AppOptions {
    * @default console.error
    */
   onError?: (error: unknown) => void;
+  /**
+   * When set, `GET /metrics` needs `Authorization: Bearer <metricsToken>`; a scrape without
+   * it gets 401 (`METRICS_TOKEN`).
+   * @default null: `/metrics` is open to whoever the door lets in
+   */
+  metricsToken?: string | null;
 }
 
 export interface App {
@@ -136,6 +145,8 @@ export function createApp(options: AppOptions = {}): App {
   const store = options.store ?? createThreadedSqliteStore({ path: join(dataDir, 'switchboard.db') });
   const pubsub = options.pubsub ?? createMemoryPubSub();
   const agent = options.agent ?? createDemoAgent({ clock });
+  // The app's own registry: several apps in one process (tests) do not count into each other.
+  const metrics = new Metrics();
   const log = new EventLog({
     store,
     pubsub,
@@ -143,6 +154,7 @@ export function createApp(options: AppOptions = {}): App {
     coalesceWindowMs: options.coalesceWindowMs,
     coalesceMaxBytes: options.coalesceMaxBytes,
     onError,
+    metrics,
   });
   const config = new UserConfigService(store, pubsub, agent.models, onError);
   const sessions = new SessionManager({
@@ -158,6 +170,7 @@ export function createApp(options: AppOptions = {}): App {
     limits,
     instanceId: options.instanceId ?? (store.shared ? undefined : 'embedded'),
     onError,
+    metrics,
   });
   const shutdown = new AbortController();
   // Every open subscription listens to it: past 10, Node would warn of a leak that is none.
@@ -225,6 +238,8 @@ export function createApp(options: AppOptions = {}): App {
       reservations.wrap(useGraphQLSSE({ endpoint: `${GRAPHQL_PATH}/stream`, authenticate: reservations.authenticate })),
       // Each event is executed once per distinct selection, not once per subscriber.
       useSharedSubscriptionExecution(),
+      // Subscriptions over SSE and multipart HTTP; graphql-ws counts in its socket writer.
+      useStreamMetrics(metrics),
       useRequestParamsJson(),
       useChunkedBodyLimit(limits.maxRequestBytes),
       // A result that outgrew MAX_RESPONSE_BYTES while it was built is answered with that error alone.
@@ -238,11 +253,13 @@ export function createApp(options: AppOptions = {}): App {
     ],
   });
 
+  const scrape = metricsRoute(metrics, options.metricsToken ?? null, onError);
   const server = createServer((req, res) => {
     const refusal = door.refusal(req);
     if (refusal !== null) return void json(res, 403, { errors: [{ message: refusal, extensions: { code: 'FORBIDDEN' } }] });
     const path = req.url?.split('?')[0];
     if (path === '/healthz') return void json(res, 200, { status: 'ok' });
+    if (path === '/metrics') return scrape(req, res);
     if (path === '/readyz') {
       void ready().then((ok) => json(res, ok ? 200 : 503, { status: ok ? 'ready' : 'unavailable' }));
       return;
@@ -283,6 +300,7 @@ export function createApp(options: AppOptions = {}): App {
     context: (params) => contextFor(params?.authorization as string | undefined, false),
     clock,
     onError,
+    tally: metrics.transports.ws,
   });
 
   async function ready(): Promise<boolean> {

@@ -57,6 +57,8 @@ export interface Config {
   maxSessionsPerUser: number;
   /** `MAX_STORED_BYTES_PER_USER`: bytes of stored events past which sendMessage is refused; 0: no bound. @default 1073741824 */
   maxStoredBytesPerUser: number;
+  /** `METRICS_TOKEN`: when set, `/metrics` needs `Authorization: Bearer <it>`. Never printed. @default null */
+  metricsToken: string | null;
 }
 
 export const AGENT_KINDS = ['demo', 'anthropic', 'openai'] as const;
@@ -209,7 +211,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxSessionsPerUser: int('MAX_SESSIONS_PER_USER', defaultLimits.maxSessionsPerUser, 0, 2 ** 31 - 1),
     maxStoredBytesPerUser: int('MAX_STORED_BYTES_PER_USER', defaultLimits.maxStoredBytesPerUser, 0, Number.MAX_SAFE_INTEGER),
     ...agentConfig,
+    metricsToken: metricsToken(env.METRICS_TOKEN),
   };
+}
+
+/** `METRICS_TOKEN` goes into a header as is: printable ASCII without spaces. Its value is never echoed. */
+function metricsToken(raw: string | undefined): string | null {
+  if (raw === undefined || raw.trim() === '') return null;
+  if (!/^[\x21-\x7e]+$/.test(raw.trim())) {
+    throw new ConfigError('METRICS_TOKEN is not a valid token: it holds spaces or characters that are not printable ASCII.');
+  }
+  return raw.trim();
 }
 
 /** `MODELS`: comma-separated ids, blanks around them ignored, each once; null when unset. */

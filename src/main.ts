@@ -31,6 +31,7 @@ async function main() {
     },
     allowedOrigins: config.allowedOrigins,
     allowedHosts: config.allowedHosts,
+    metricsToken: config.metricsToken,
   });
   const { url } = await app.start();
   console.log(`Switchboard listening on ${url} (GraphiQL in a browser)`);

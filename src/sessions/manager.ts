@@ -6,6 +6,7 @@ import { badInput, conflict, notFound, SwitchboardError } from '../errors.js';
 import { SessionCursor } from '../events/cursor.js';
 import type { EventLog } from '../events/log.js';
 import type { PubSub } from '../events/pubsub/types.js';
+import type { Metrics } from '../observability/metrics.js';
 import { sessionTopic, type SessionTopicMessage } from '../events/topics.js';
 import type { PermissionMode, PermissionStatus, StopReason } from '../events/types.js';
 import type { AttachmentRecord, QueuedMessageRecord, SessionRecord, Store } from '../store/types.js';
@@ -35,6 +36,8 @@ export interface SessionManagerOptions {
   newId?: () => string;
   /** Where unexpected failures (agent crashes, store errors in background work) go. @default console.error */
   onError?: (error: unknown) => void;
+  /** Counts turns and permission waits (observability/metrics.ts). @default not counted */
+  metrics?: Metrics;
   /**
    * How long a claim to run a session's turns lasts without renewal. The holder renews it
    * every third of this; when an instance dies, another takes its sessions over after this.
@@ -595,6 +598,7 @@ export class SessionManager {
       mode: session.permissionMode,
       timeoutMs: this.options.permissionTimeoutMs ?? 300_000,
       newId: this.newId,
+      metrics: this.options.metrics,
     });
     let finished!: () => void;
     const turn: RunningTurn = {
@@ -632,6 +636,7 @@ export class SessionManager {
       controller,
       stopReason: () => turn.stopReason,
       onError: this.onError,
+      metrics: this.options.metrics,
     })
       .catch(this.onError)
       .then(() =>

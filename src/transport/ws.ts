@@ -9,6 +9,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { ConnectionCounter } from './connections.js';
 import { serveGraphQLWs, streamToSocket, type WsExtra } from './ws-adapter.js';
+import type { TransportTally } from '../observability/metrics.js';
 
 export interface WsTransportOptions<C> {
   /**
@@ -43,6 +44,8 @@ export interface WsTransportOptions<C> {
   keepAliveMs?: number;
   /** Where unexpected errors are reported. @default console.error */
   onError?: (error: unknown) => void;
+  /** Counts open subscriptions and the messages written to them. @default not counted */
+  tally?: TransportTally;
   /**
    * How long a socket may stay open without `connection_init` before it is closed (4408).
    * @default 3000
@@ -147,7 +150,7 @@ export function useGraphQLWs<C>(
         if (!(Symbol.asyncIterator in result)) return masked(result);
         const { socket, id } = operations.get(args)!;
         operations.delete(args); // not kept for the subscription's life
-        return streamToSocket(result, socket, id, masked);
+        return streamToSocket(result, socket, id, masked, options.tally);
       },
       onSubscribe: async (ctx, id, payload) => {
         // graphql-ws has already reserved this operation's id in ctx.subscriptions.
