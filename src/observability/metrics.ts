@@ -12,8 +12,8 @@ export class TransportTally {
   delivered = 0;
 }
 
-/** Where subscriptions are served: graphql-ws, graphql-sse (both modes), Yoga's multipart HTTP. */
-export type Transport = 'ws' | 'sse' | 'http';
+/** Where subscriptions are served: graphql-ws, or SSE (Yoga's own and both graphql-sse modes). */
+export type Transport = 'ws' | 'sse';
 
 const STOP_REASONS: readonly StopReason[] = ['END_TURN', 'CANCELLED', 'ERROR', 'INTERRUPTED'];
 
@@ -46,7 +46,6 @@ export class Metrics {
   readonly transports: Readonly<Record<Transport, TransportTally>> = {
     ws: new TransportTally(),
     sse: new TransportTally(),
-    http: new TransportTally(),
   };
   private readonly events = Object.fromEntries(Object.keys(graphqlTypeName).map((type) => [type, 0])) as Record<SessionEventType, number>;
   private readonly turns = Object.fromEntries(STOP_REASONS.map((reason) => [reason, 0])) as Record<StopReason, number>;

@@ -1,33 +1,24 @@
 import type { Plugin } from 'graphql-yoga';
-import type { Metrics, Transport, TransportTally } from './metrics.js';
+import type { Metrics, TransportTally } from './metrics.js';
 
 /**
- * Counts the subscriptions Yoga serves, over SSE (both graphql-sse modes: both run through
- * Yoga's envelop) and over multipart HTTP: open streams and the payloads they yield, which
- * Yoga then writes. graphql-ws operations do not come through here (transport/ws.ts runs them
- * on graphql-js itself); their socket writer counts them (transport/ws-adapter.ts).
+ * Counts the subscriptions Yoga serves, all over SSE (Yoga's own, graphql-sse's distinct
+ * connections mode, and its single connection mode, whose plugin runs operations through
+ * Yoga's envelop too; Yoga answers multipart subscriptions with 406 here): open streams and
+ * the payloads they yield, which Yoga then writes. graphql-ws operations do not come through
+ * here (transport/ws.ts runs them on graphql-js itself); their socket writer counts them
+ * (transport/ws-adapter.ts).
  */
 export function useStreamMetrics(metrics: Metrics): Plugin {
   return {
-    onSubscribe({ args }) {
+    onSubscribe() {
       return {
         onSubscribeResult({ result, setResult }) {
-          if (!(Symbol.asyncIterator in result)) return;
-          const request = (args.contextValue as { request?: Request }).request;
-          const tally = metrics.transports[transportOf(request)];
-          setResult(new CountedStream(result[Symbol.asyncIterator](), tally));
+          if (Symbol.asyncIterator in result) setResult(new CountedStream(result[Symbol.asyncIterator](), metrics.transports.sse));
         },
       };
     },
   };
-}
-
-function transportOf(request: Request | undefined): Transport {
-  if (!request) return 'sse';
-  // Yoga's own SSE asks for the event stream; graphql-sse's endpoint (both modes) is
-  // /graphql/stream, where a single connection's operations come as POSTs without that Accept.
-  if (request.headers.get('accept')?.includes('text/event-stream')) return 'sse';
-  return new URL(request.url).pathname.endsWith('/stream') ? 'sse' : 'http';
 }
 
 /** A subscription's results as they were, counted: open once until its end, one per payload. */
