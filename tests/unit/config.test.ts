@@ -48,6 +48,7 @@ describe('loadConfig', () => {
       maxResponseBytes: 16 * 1024 * 1024,
       maxSessionsPerUser: 1000,
       maxStoredBytesPerUser: 1_073_741_824,
+      metricsToken: null,
       ...AGENT_DEFAULTS,
     });
   });
@@ -73,6 +74,7 @@ describe('loadConfig', () => {
         MAX_RESPONSE_BYTES: '65536',
         MAX_SESSIONS_PER_USER: '20',
         MAX_STORED_BYTES_PER_USER: '5000000000',
+        METRICS_TOKEN: 'scrape-token',
       }),
     ).toEqual({
       port: 8080,
@@ -94,6 +96,7 @@ describe('loadConfig', () => {
       maxResponseBytes: 65536,
       maxSessionsPerUser: 20,
       maxStoredBytesPerUser: 5_000_000_000,
+      metricsToken: 'scrape-token',
       ...AGENT_DEFAULTS,
     });
   });
