@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { createModelAgent } from '../../src/agents/loop.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
@@ -234,5 +235,39 @@ describe('METRICS_TOKEN', () => {
     expect(loadConfig({ METRICS_TOKEN: ' abc-123 ' }).metricsToken).toBe('abc-123');
     expect(() => loadConfig({ METRICS_TOKEN: 'two words' })).toThrow(ConfigError);
     expect(() => loadConfig({ METRICS_TOKEN: 'two words' })).toThrow(/^METRICS_TOKEN /);
+  });
+});
+
+describe('ops/grafana-dashboard.json', () => {
+  it('is a dashboard with a Prometheus data source variable whose every query names metrics the server exposes', async () => {
+    const dashboard = JSON.parse(await readFile(new URL('../../ops/grafana-dashboard.json', import.meta.url), 'utf8')) as {
+      uid: string;
+      title: string;
+      templating: { list: Array<{ name: string; type: string; query: unknown }> };
+      panels: Array<{ type: string; title: string; datasource?: { uid: string }; targets?: Array<{ expr: string }> }>;
+    };
+    expect(dashboard.uid).toMatch(/^[\w-]{1,40}$/);
+    expect(dashboard.title).toBe('Switchboard');
+    expect(dashboard.templating.list).toContainEqual(expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' }));
+    const server = await startTestServer();
+    await server.gql(CreateSessionMutation, { input: { id: 'dash' } });
+    const events = subscribeEvents(wsClient(server), 'dash', 0);
+    await server.gql(SendMessageMutation, { input: { sessionId: 'dash', text: 'hi' } });
+    await events.untilComplete();
+    const { text } = await scrape(server);
+    const exposed = new Set(text.split('\n').map((line) => /^[a-zA-Z_:][\w:]*/.exec(line)?.[0]).filter(Boolean));
+    const queries = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel, expr: target.expr })));
+    expect(queries.length).toBeGreaterThan(10);
+    const named = new Set<string>();
+    for (const { panel, expr } of queries) {
+      expect(panel.datasource?.uid, panel.title).toBe('${datasource}');
+      for (const [name] of expr.matchAll(/\b(?:switchboard|process|nodejs)_\w+/g)) named.add(name);
+    }
+    for (const name of named) expect(exposed.has(name), name).toBe(true);
+    // Every family of the contract is on the dashboard (time to first token and duration as percentiles).
+    for (const family of Object.keys(FAMILIES)) {
+      expect([...named].some((name) => name === family || name === `${family}_bucket`), family).toBe(true);
+    }
+    expect(queries.filter(({ expr }) => expr.startsWith('histogram_quantile(')).length).toBeGreaterThanOrEqual(6);
   });
 });
