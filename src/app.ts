@@ -238,7 +238,7 @@ export function createApp(options: AppOptions = {}): App {
       reservations.wrap(useGraphQLSSE({ endpoint: `${GRAPHQL_PATH}/stream`, authenticate: reservations.authenticate })),
       // Each event is executed once per distinct selection, not once per subscriber.
       useSharedSubscriptionExecution(),
-      // Subscriptions over SSE and multipart HTTP; graphql-ws counts in its socket writer.
+      // Subscriptions over SSE (Yoga's and both graphql-sse modes); graphql-ws counts in its socket writer.
       useStreamMetrics(metrics),
       useRequestParamsJson(),
       useChunkedBodyLimit(limits.maxRequestBytes),
