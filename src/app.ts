@@ -39,6 +39,9 @@ import { UserConfigService } from './user-config.js';
 import { foldRepeats } from './observability/fold.js';
 import { errorSink } from './observability/error-sink.js';
 import { defaultLogger, type Logger } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
+import { metricsRoute } from './observability/metrics-route.js';
+import { useStreamMetrics } from './observability/stream-metrics.js';
 
 export interface AppOptions {
   /** Port to listen on; 0 picks a free one. @default 4000 */
@@ -123,6 +126,12 @@ export interface AppOptions {
    * @default errors only, as JSON lines on stdout (an embedded app says nothing unless something fails)
    */
   logger?: Logger;
+  /**
+   * When set, `GET /metrics` needs `Authorization: Bearer <metricsToken>`; a scrape without
+   * it gets 401 (`METRICS_TOKEN`).
+   * @default null: `/metrics` is open to whoever the door lets in
+   */
+  metricsToken?: string | null;
 }
 
 export interface App {
@@ -152,6 +161,8 @@ export function createApp(options: AppOptions = {}): App {
   const store = options.store ?? createThreadedSqliteStore({ path: join(dataDir, 'switchboard.db') });
   const pubsub = options.pubsub ?? createMemoryPubSub();
   const agent = options.agent ?? createDemoAgent({ clock });
+  // The app's own registry: several apps in one process (tests) do not count into each other.
+  const metrics = new Metrics();
   const log = new EventLog({
     store,
     pubsub,
@@ -159,6 +170,7 @@ export function createApp(options: AppOptions = {}): App {
     coalesceWindowMs: options.coalesceWindowMs,
     coalesceMaxBytes: options.coalesceMaxBytes,
     onError,
+    metrics,
   });
   const config = new UserConfigService(store, pubsub, agent.models, onError);
   const sessions = new SessionManager({
@@ -176,6 +188,7 @@ export function createApp(options: AppOptions = {}): App {
     instanceId: options.instanceId ?? (store.shared ? undefined : 'embedded'),
     onError,
     logger,
+    metrics,
   });
   const shutdown = new AbortController();
   // Every open subscription listens to it: past 10, Node would warn of a leak that is none.
@@ -247,6 +260,8 @@ export function createApp(options: AppOptions = {}): App {
       reservations.wrap(useGraphQLSSE({ endpoint: `${GRAPHQL_PATH}/stream`, authenticate: reservations.authenticate })),
       // Each event is executed once per distinct selection, not once per subscriber.
       useSharedSubscriptionExecution(),
+      // Subscriptions over SSE (Yoga's and both graphql-sse modes); graphql-ws counts in its socket writer.
+      useStreamMetrics(metrics),
       useRequestParamsJson(),
       useChunkedBodyLimit(limits.maxRequestBytes),
       // A result that outgrew MAX_RESPONSE_BYTES while it was built is answered with that error alone.
@@ -260,6 +275,7 @@ export function createApp(options: AppOptions = {}): App {
     ],
   });
 
+  const scrape = metricsRoute(metrics, options.metricsToken ?? null, onError);
   const server = createServer((req, res) => {
     // Every answer depends on the Origin (served or not, which CORS headers): a cache must
     // not hand one origin's answer to another.
@@ -268,6 +284,7 @@ export function createApp(options: AppOptions = {}): App {
     if (refusal !== null) return void json(res, 403, { errors: [{ message: refusal, extensions: { code: 'FORBIDDEN' } }] });
     const path = req.url?.split('?')[0];
     if (path === '/healthz') return void json(res, 200, { status: 'ok' });
+    if (path === '/metrics') return scrape(req, res);
     if (path === '/readyz') {
       void ready().then((ok) => json(res, ok ? 200 : 503, { status: ok ? 'ready' : 'unavailable' }));
       return;
@@ -317,6 +334,7 @@ export function createApp(options: AppOptions = {}): App {
     clock,
     onError,
     logger,
+    tally: metrics.transports.ws,
   });
 
   async function ready(): Promise<boolean> {

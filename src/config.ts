@@ -59,6 +59,8 @@ export interface Config {
   limits: Limits;
   /** `LOG_LEVEL`: the least severe level logged (`fatal` … `trace`, or `silent`). @default 'info' */
   logLevel: LogLevel;
+  /** `METRICS_TOKEN`: when set, `/metrics` needs `Authorization: Bearer <it>`. Never printed. @default null */
+  metricsToken: string | null;
 }
 
 /**
@@ -240,6 +242,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ) as unknown as Limits,
     ...agentConfig,
     logLevel: logLevel(text('LOG_LEVEL')),
+    metricsToken: metricsToken(env.METRICS_TOKEN),
   };
 }
 
@@ -251,6 +254,15 @@ function logLevel(raw: string | null): LogLevel {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.map((l) => `"${l}"`).join(', ')}, got ${JSON.stringify(raw)}.`);
   }
   return level;
+}
+
+/** `METRICS_TOKEN` goes into a header as is: printable ASCII without spaces. Its value is never echoed. */
+function metricsToken(raw: string | undefined): string | null {
+  if (raw === undefined || raw.trim() === '') return null;
+  if (!/^[\x21-\x7e]+$/.test(raw.trim())) {
+    throw new ConfigError('METRICS_TOKEN is not a valid token: it holds spaces or characters that are not printable ASCII.');
+  }
+  return raw.trim();
 }
 
 /** `MODELS`: comma-separated ids, blanks around them ignored, each once; null when unset. */

@@ -40,6 +40,7 @@ async function main() {
     sendRate: await openSendRate(config, errorSink(log)),
     allowedOrigins: config.allowedOrigins,
     allowedHosts: config.allowedHosts,
+    metricsToken: config.metricsToken,
   });
   const { url, host, port } = await app.start();
   // tests/utils/process.ts finds the URL in this line: it ends at the space after it.

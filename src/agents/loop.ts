@@ -274,11 +274,14 @@ async function* respond(settings: Settings, turn: AgentTurn, messages: readonly 
       }
       total.inputTokens += usage.inputTokens;
       total.outputTokens += usage.outputTokens;
+      const failed = failure(settings, error, attempt + 1);
+      turn.onModelRequest?.(failed.code ?? 'PROVIDER_ERROR');
       // A text block the provider ended is complete, whatever failed after it.
       if (endPending) yield textEnd(false);
-      throw failure(settings, error, attempt + 1);
+      throw failed;
     }
   }
+  turn.onModelRequest?.('ok');
 
   total.inputTokens += usage.inputTokens;
   total.outputTokens += usage.outputTokens;

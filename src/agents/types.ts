@@ -46,6 +46,8 @@ export interface AgentTurn {
    * the signal's reason when the turn is aborted while waiting.
    */
   requestPermission(ask: PermissionAsk): Promise<boolean>;
+  /** Called as each model request ends: `ok`, or its failure code (after retries); for metrics. */
+  onModelRequest?: ((outcome: string) => void) | undefined;
 }
 
 export interface Agent {

@@ -1,5 +1,6 @@
 import { sleep, type Clock } from '../clock.js';
 import { logError } from '../observability/error-sink.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/types.js';
 import { createCoalescer, type Coalescer } from './coalesce.js';
 import type { PubSub } from './pubsub/types.js';
@@ -16,6 +17,8 @@ export interface EventLogOptions {
   coalesceMaxBytes?: number;
   /** Where failures to persist or publish are reported. @default logged at `error` */
   onError?: (error: unknown) => void;
+  /** Counts what is stored (events by type, ended turns and their tokens). @default not counted */
+  metrics?: Pick<Metrics, 'appended'>;
 }
 
 interface Committer {
@@ -145,6 +148,7 @@ export class EventLog {
         committer.pending = [];
         const stored = await this.append(sessionId, batch);
         if (stored.length === 0) continue;
+        this.options.metrics?.appended(stored);
         const message: SessionTopicMessage = { kind: 'events', events: stored };
         // Publishing only wakes readers: a failure here is recovered by their store reads.
         await this.options.pubsub.publish(sessionTopic(sessionId), message).catch(this.options.onError ?? logError);

@@ -6,6 +6,7 @@ import { badInput, conflict, notFound, SwitchboardError } from '../errors.js';
 import { SessionCursor } from '../events/cursor.js';
 import type { EventLog } from '../events/log.js';
 import type { PubSub } from '../events/pubsub/types.js';
+import type { Metrics } from '../observability/metrics.js';
 import { sessionTopic, type SessionTopicMessage } from '../events/topics.js';
 import type { PermissionMode, PermissionStatus, StopReason } from '../events/types.js';
 import type { AttachmentRecord, QueuedMessageRecord, SessionRecord, Store } from '../store/types.js';
@@ -39,6 +40,8 @@ export interface SessionManagerOptions {
   onError?: (error: unknown) => void;
   /** Each turn logs through a child of it (sessionId, turnId): its start at debug, its end at info. @default errors only, on stdout */
   logger?: Logger;
+  /** Counts turns and permission waits (observability/metrics.ts). @default not counted */
+  metrics?: Metrics;
   /**
    * How long a claim to run a session's turns lasts without renewal. The holder renews it
    * every third of this; when an instance dies, another takes its sessions over after this.
@@ -624,6 +627,7 @@ export class SessionManager {
       mode: session.permissionMode,
       timeoutMs: this.options.permissionTimeoutMs ?? 300_000,
       newId: this.newId,
+      metrics: this.options.metrics,
     });
     let finished!: () => void;
     const turn: RunningTurn = {
@@ -662,6 +666,7 @@ export class SessionManager {
       stopReason: () => turn.stopReason,
       onError: this.onError,
       logger: this.logger.child({ sessionId, turnId: next.turnId }),
+      metrics: this.options.metrics,
     })
       .catch(this.onError)
       .then(() =>

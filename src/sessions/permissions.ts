@@ -3,6 +3,7 @@ import type { EventLog } from '../events/log.js';
 import type { PermissionMode, PermissionResolution, PermissionStatus } from '../events/types.js';
 import { permissionStatusOf } from '../events/types.js';
 import type { PermissionAsk } from '../agents/types.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/types.js';
 
 export interface PermissionGateOptions {
@@ -15,6 +16,8 @@ export interface PermissionGateOptions {
   /** How long a request waits before it is denied (TIMEOUT); 0 or less: forever. */
   timeoutMs: number;
   newId: () => string;
+  /** Counts the requests waiting for an answer. @default not counted */
+  metrics?: Pick<Metrics, 'permissionAsked' | 'permissionSettled'>;
 }
 
 interface Waiter {
@@ -48,6 +51,7 @@ export class PermissionGate {
     const answer = new Promise<boolean>((settle, fail) => {
       this.waiters.set(requestId, { toolName: ask.toolName, timer: null, settle, fail });
     });
+    this.options.metrics?.permissionAsked();
     // The request must be visible (pendingPermissions, status) before anyone can answer it.
     await log.emitAndWait({
       type: 'PERMISSION_REQUEST',
@@ -87,7 +91,7 @@ export class PermissionGate {
   ): Promise<PermissionStatus | null> {
     const waiter = this.waiters.get(requestId);
     if (!waiter) return null;
-    this.waiters.delete(requestId);
+    this.forget(requestId);
     if (waiter.timer) this.options.clock.clearTimeout(waiter.timer);
     const always = allowed && alwaysAllow;
     if (always) await this.options.store.addPermissionRule(this.options.sessionId, waiter.toolName);
@@ -101,7 +105,7 @@ export class PermissionGate {
   /** Cancels every waiting request (the turn is ending); their events are emitted in order. */
   cancelAll(): void {
     for (const [requestId, waiter] of this.waiters) {
-      this.waiters.delete(requestId);
+      this.forget(requestId);
       if (waiter.timer) this.options.clock.clearTimeout(waiter.timer);
       this.emitResolved(requestId, false, false, 'CANCELLED');
       waiter.fail(new Error('permission request cancelled'));
@@ -111,10 +115,16 @@ export class PermissionGate {
   /** Drops every wait without a word: the session moved to another instance, which reports it. */
   abandon(): void {
     for (const [requestId, waiter] of this.waiters) {
-      this.waiters.delete(requestId);
+      this.forget(requestId);
       if (waiter.timer) this.options.clock.clearTimeout(waiter.timer);
       waiter.fail(new Error('permission request abandoned'));
     }
+  }
+
+  /** A request stops waiting, however it ended. */
+  private forget(requestId: string) {
+    this.waiters.delete(requestId);
+    this.options.metrics?.permissionSettled();
   }
 
   private emitResolved(requestId: string, allowed: boolean, alwaysAllow: boolean, resolution: PermissionResolution) {

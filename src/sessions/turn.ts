@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import { AgentError, type Agent, type AgentEvent, type AgentTurn } from '../agents/types.js';
 import type { EventLog } from '../events/log.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { NewSessionEvent, SessionEventBody, StopReason, Usage } from '../events/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { PermissionGate } from './permissions.js';
@@ -21,6 +22,8 @@ export interface TurnRun {
   onError: (error: unknown) => void;
   /** The turn's own (bound to its sessionId and turnId): start at debug, end at info. */
   logger: Logger;
+  /** Counts running turns, their duration, time to first token and model requests. @default not counted */
+  metrics?: Pick<Metrics, 'turnStarted' | 'turnEnded' | 'firstToken' | 'modelRequest'>;
 }
 
 /**
@@ -29,11 +32,21 @@ export interface TurnRun {
  * an abort or ignores the signal (the abort races every step, so a cancel is prompt).
  */
 export async function runTurn(run: TurnRun): Promise<void> {
-  const { turn, log, clock, gate, controller } = run;
+  const { metrics, clock } = run;
+  const startedAt = clock.now();
+  metrics?.turnStarted();
+  try {
+    await playTurn(run, startedAt);
+  } finally {
+    metrics?.turnEnded(clock.now() - startedAt);
+  }
+}
+
+async function playTurn(run: TurnRun, startedAt: number): Promise<void> {
+  const { turn, log, clock, gate, controller, metrics } = run;
   const signal = controller.signal;
   const now = isoClock(clock);
   const { sessionId, turnId } = turn;
-  const startedAt = clock.now();
   run.logger.debug({ model: turn.model }, 'turn started');
   const emit = (body: SessionEventBody) => log.emit({ ...body, sessionId, turnId, at: now() } as NewSessionEvent);
 
@@ -42,11 +55,16 @@ export async function runTurn(run: TurnRun): Promise<void> {
   let usage: Usage | null = null;
   let reason: StopReason | null = 'END_TURN';
   let errorCode: string | null = null;
+  let awaitingFirstToken = metrics !== undefined;
 
   const onEvent = (event: AgentEvent) => {
     switch (event.type) {
       case 'text':
         if (!event.delta) break;
+        if (awaitingFirstToken) {
+          awaitingFirstToken = false;
+          metrics!.firstToken(clock.now() - startedAt);
+        }
         inText = true;
         text += event.delta;
         // The hot path (one per token): no event object unless the coalescer needs one.
@@ -86,7 +104,9 @@ export async function runTurn(run: TurnRun): Promise<void> {
   try {
     // Inside the try: an agent whose chat() throws before returning an iterable (a plain
     // function, not a generator) ends its turn with an ErrorEvent like any other failure.
-    iterator = run.agent.chat({ ...turn, signal, requestPermission: (ask) => gate.request(ask) })[Symbol.asyncIterator]();
+    iterator = run.agent
+      .chat({ ...turn, signal, requestPermission: (ask) => gate.request(ask), onModelRequest: metrics?.modelRequest })
+      [Symbol.asyncIterator]();
     await drive(iterator, signal, onEvent);
     if (signal.aborted) reason = run.stopReason();
     else if (inText) emit({ type: 'TEXT_COMPLETE', text, isIntermediate: false });

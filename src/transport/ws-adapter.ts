@@ -4,6 +4,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import { isInHandStream, type InHandStream } from '../events/in-hand.js';
 import { logError } from '../observability/error-sink.js';
 import type { Logger } from '../observability/logger.js';
+import { TransportTally } from '../observability/metrics.js';
 
 /**
  * What every graphql-ws hook gets as `ctx.extra`. Not the upgrade request: nothing needs it
@@ -138,16 +139,21 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * stream has been written (graphql-ws then sends `complete`), rethrows the stream's error
  * (graphql-ws sends `error`), and `return()` (the client's `complete`, the socket's close)
  * stops the stream. Per message this skips graphql-ws's hook calls, message object,
- * validation and JSON.stringify.
+ * validation and JSON.stringify. `tally` counts the stream while it is open and each message
+ * written (a field increment per message).
  */
 export function streamToSocket(
   source: AsyncIterator<ExecutionResult>,
   socket: WebSocket,
   id: string,
   prepare: (result: ExecutionResult) => ExecutionResult,
+  tally: TransportTally = uncounted,
 ): AsyncIterableIterator<never> {
-  return new SocketStream(source, socket, `{"id":${JSON.stringify(id)},"type":"next","payload":`, prepare);
+  return new SocketStream(source, socket, `{"id":${JSON.stringify(id)},"type":"next","payload":`, prepare, tally);
 }
+
+/** Where an uncounted stream counts: one object for all, so writing never has to ask. */
+const uncounted = new TransportTally();
 
 /**
  * Written with callbacks rather than as an async loop: thousands of idle subscriptions each
@@ -166,7 +172,9 @@ class SocketStream implements AsyncIterableIterator<never> {
     private readonly socket: WebSocket,
     private readonly prefix: string,
     private readonly prepare: (result: ExecutionResult) => ExecutionResult,
+    private readonly tally: TransportTally,
   ) {
+    tally.active++;
     this.inHand = isInHandStream<ExecutionResult | Promise<ExecutionResult>>(source) ? source : null;
     this.pull();
   }
@@ -247,6 +255,7 @@ class SocketStream implements AsyncIterableIterator<never> {
     }
     // The common case: the kernel took every earlier write whole. No callback then: a write
     // callback costs a tick per message; a failed write errors the socket, which closes it.
+    this.tally.delivered++;
     if (socket.bufferedAmount === 0) {
       socket.send(message);
       return true;
@@ -258,6 +267,7 @@ class SocketStream implements AsyncIterableIterator<never> {
   private finish(outcome: 'done' | { error: unknown }) {
     if (this.outcome) return;
     this.outcome = outcome;
+    this.tally.active--;
     const waiting = this.waiting;
     this.waiting = null;
     if (!waiting) return;

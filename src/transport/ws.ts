@@ -12,6 +12,7 @@ import { logError } from '../observability/error-sink.js';
 import { defaultLogger, type Logger } from '../observability/logger.js';
 import { ConnectionCounter } from './connections.js';
 import { serveGraphQLWs, streamToSocket, type WsExtra } from './ws-adapter.js';
+import type { TransportTally } from '../observability/metrics.js';
 
 export interface WsTransportOptions<C> {
   /**
@@ -52,6 +53,8 @@ export interface WsTransportOptions<C> {
   keepAliveMs?: number;
   /** Where unexpected errors are reported. @default logged at `error` */
   onError?: (error: unknown) => void;
+  /** Counts open subscriptions and the messages written to them. @default not counted */
+  tally?: TransportTally;
   /**
    * Each accepted connection logs through a child of it bound to a short `connectionId` and
    * its `userId`: opened, closed (with the close code) and each operation started, at debug.
@@ -173,7 +176,7 @@ export function useGraphQLWs<C>(
         if (!(Symbol.asyncIterator in result)) return masked(result);
         const { socket, id } = operations.get(args)!;
         operations.delete(args); // not kept for the subscription's life
-        return streamToSocket(result, socket, id, masked);
+        return streamToSocket(result, socket, id, masked, options.tally);
       },
       onSubscribe: async (ctx, id, payload) => {
         // graphql-ws has already reserved this operation's id in ctx.subscriptions.

@@ -48,6 +48,7 @@ describe('loadConfig', () => {
       leaseTtlMs: 10_000,
       limits: defaultLimits,
       logLevel: 'info',
+      metricsToken: null,
       ...AGENT_DEFAULTS,
     });
   });
@@ -74,6 +75,7 @@ describe('loadConfig', () => {
         MAX_SESSIONS_PER_USER: '20',
         MAX_STORED_BYTES_PER_USER: '5000000000',
         LOG_LEVEL: 'warn',
+        METRICS_TOKEN: 'scrape-token',
       }),
     ).toEqual({
       port: 8080,
@@ -94,6 +96,7 @@ describe('loadConfig', () => {
       leaseTtlMs: 2500,
       limits: { ...defaultLimits, maxResponseBytes: 65536, maxSessionsPerUser: 20, maxStoredBytesPerUser: 5_000_000_000 },
       logLevel: 'warn',
+      metricsToken: 'scrape-token',
       ...AGENT_DEFAULTS,
     });
   });
