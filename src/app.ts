@@ -323,6 +323,9 @@ export function createApp(options: AppOptions = {}): App {
     // The same door as every HTTP request, before the upgrade (CORS does not cover WebSockets).
     verifyClient: (info, done) => (door.refusal(info.req) === null ? done(true) : done(false, 403, 'Forbidden')),
   });
+  // ws re-emits the http server's errors; start() answers those (EADDRINUSE), and an 'error'
+  // nobody listens to would throw.
+  wss.on('error', () => {});
   const ws = useGraphQLWs(wss, yoga as never, {
     connectionInitWaitTimeout: limits.connectionInitWaitTimeoutMs,
     maxSubscriptionsPerConnection: limits.maxSubscriptionsPerConnection,

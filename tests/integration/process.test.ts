@@ -1,9 +1,11 @@
 import { mkdtemp } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { subscribeEvents, wsClient } from '../utils/clients.js';
 import { startServerProcess, spawnServer } from '../utils/process.js';
+import { onCleanup } from '../utils/server.js';
 
 const dataDir = () => mkdtemp(join(tmpdir(), 'switchboard-proc-'));
 
@@ -43,5 +45,16 @@ describe('the server process', () => {
     const proc = spawnServer({ HOST: '0.0.0.0' });
     expect(await proc.exited).toBe(1);
     expect(proc.output()).toMatch(/HOST="?0\.0\.0\.0"?.*AUTH_SECRET/);
+  });
+
+  it('says the port is in use, in one log line, when it is', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    onCleanup(() => new Promise((resolve) => taken.close(resolve)));
+    const proc = spawnServer({ DATA_DIR: await dataDir(), PORT: String((taken.address() as AddressInfo).port) });
+    expect(await proc.exited).toBe(1);
+    const lines = proc.output().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 60, msg: 'the port is in use (set PORT to another one)' });
   });
 });
