@@ -155,13 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!AGENT_KINDS.includes(agent)) {
     throw new ConfigError(`AGENT must be one of ${AGENT_KINDS.map((k) => `"${k}"`).join(', ')}, got ${JSON.stringify(agent)}.`);
   }
-  /** An API key goes into a header as is: printable ASCII only. Its value is never echoed. */
-  const apiKey = (name: string) => {
-    const raw = env[name];
-    if (raw === undefined || raw.trim() === '') return null;
-    if (!/^[\x21-\x7e]+$/.test(raw.trim())) throw new ConfigError(`${name} is not a valid API key: it holds spaces or characters that are not printable ASCII.`);
-    return raw.trim();
-  };
+  const apiKey = (name: string) => headerSecret(name, env[name], 'API key');
   const baseUrl = (name: string, fallback: string) => (url(name, ['https', 'http']) ?? fallback).replace(/\/+$/, '');
   const anthropicApiKey = apiKey('ANTHROPIC_API_KEY');
   if (agent === 'anthropic' && anthropicApiKey === null) {
@@ -242,7 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ) as unknown as Limits,
     ...agentConfig,
     logLevel: logLevel(text('LOG_LEVEL')),
-    metricsToken: metricsToken(env.METRICS_TOKEN),
+    metricsToken: headerSecret('METRICS_TOKEN', env.METRICS_TOKEN, 'token'),
   };
 }
 
@@ -256,11 +250,14 @@ function logLevel(raw: string | null): LogLevel {
   return level;
 }
 
-/** `METRICS_TOKEN` goes into a header as is: printable ASCII without spaces. Its value is never echoed. */
-function metricsToken(raw: string | undefined): string | null {
+/**
+ * A secret that goes into a header as is (an API key, METRICS_TOKEN): printable ASCII without
+ * spaces; null when unset. Its value is never echoed, not even in the error.
+ */
+function headerSecret(name: string, raw: string | undefined, what: string): string | null {
   if (raw === undefined || raw.trim() === '') return null;
   if (!/^[\x21-\x7e]+$/.test(raw.trim())) {
-    throw new ConfigError('METRICS_TOKEN is not a valid token: it holds spaces or characters that are not printable ASCII.');
+    throw new ConfigError(`${name} is not a valid ${what}: it holds spaces or characters that are not printable ASCII.`);
   }
   return raw.trim();
 }
