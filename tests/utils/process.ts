@@ -24,12 +24,33 @@ export interface SpawnOptions {
   built?: boolean;
 }
 
-/** Runs `src/main.ts` as users run the server (through tsx), killed after the test if still alive. */
+/** Variables a developer's shell might hold that would change what a test configures. */
+const CONFIGURING_VARIABLES = [
+  'AGENT',
+  'MODELS',
+  'ANTHROPIC_API_KEY',
+  'ANTHROPIC_BASE_URL',
+  'OPENAI_API_KEY',
+  'OPENAI_BASE_URL',
+  'AGENT_MAX_TOKENS',
+  'AGENT_MAX_STEPS',
+  'AGENT_SYSTEM_PROMPT',
+  'DATABASE_URL',
+  'REDIS_URL',
+];
+
+/**
+ * Runs the server as users run it, `src/main.ts` through tsx or (`built`) compiled, with this
+ * environment over the test's own (less what would configure it behind the test's back);
+ * killed after the test if still alive.
+ */
 export function spawnServer(env: Record<string, string>, options: SpawnOptions = {}): Omit<ServerProcess, 'url'> {
   const args = options.built ? [builtServerMain()] : ['--import', 'tsx', 'src/main.ts'];
+  const inherited = { ...process.env };
+  for (const name of CONFIGURING_VARIABLES) delete inherited[name];
   const child = spawn(process.execPath, args, {
     cwd: root,
-    env: { ...process.env, PORT: '0', ...env },
+    env: { ...inherited, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
