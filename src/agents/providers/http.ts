@@ -4,7 +4,7 @@
  * provider's translator. A translator only turns events into parts; it never sees a socket.
  */
 import type { Clock, TimerHandle } from '../../clock.js';
-import { readSse, type SseEvent } from './sse.js';
+import { SseDecoder, type SseEvent } from './sse.js';
 import { ProviderError, type ModelPart, type ProviderFailureKind } from './types.js';
 
 /** Turns one provider's event stream into parts. Pure and synchronous: the driver does the I/O. */
@@ -96,9 +96,27 @@ export async function* streamParts(request: StreamRequest, translator: WireTrans
       throw fail(new WireFault(`answered JSON instead of an event stream${quoted ? `: ${quoted}` : ''}`), false);
     }
 
+    // One loop from the body's reader to the parts, with no generator between them: each level
+    // of async iteration costs every chunk (one token, on a paced stream) promises and a hop.
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const sse = new SseDecoder();
     let streamed = false;
+    let done = false;
     try {
-      for await (const event of readSse(touching(response.body as unknown as AsyncIterable<Uint8Array>, idle))) {
+      for (;;) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        idle.touch();
+        for (const event of sse.feed(chunk.value)) {
+          for (const part of translator.event(event)) {
+            streamed = true;
+            yield part;
+          }
+          if (translator.finished) return;
+        }
+      }
+      done = true;
+      for (const event of sse.end()) {
         for (const part of translator.event(event)) {
           streamed = true;
           yield part;
@@ -111,6 +129,10 @@ export async function* streamParts(request: StreamRequest, translator: WireTrans
       }
     } catch (error) {
       throw fail(error, streamed);
+    } finally {
+      // Stopped before the body's end (finished, a consumer's return(), a failure): cancelling
+      // the body closes the connection, as leaving a for-await over it did.
+      if (!done) await reader.cancel().catch(() => {});
     }
   } finally {
     idle.stop();
@@ -156,14 +178,6 @@ function watchIdle(clock: Clock, timeoutMs: number, onIdle: () => void): IdleWat
       return fired;
     },
   };
-}
-
-/** The body's chunks, each one touching the idle watch. */
-async function* touching(body: AsyncIterable<Uint8Array>, idle: IdleWatch): AsyncGenerator<Uint8Array, void, undefined> {
-  for await (const chunk of body) {
-    idle.touch();
-    yield chunk;
-  }
 }
 
 /** HTTP status to failure kind: 401/403 auth, 429 rate_limited, 5xx (529 included) unavailable. */
