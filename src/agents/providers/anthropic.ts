@@ -6,6 +6,7 @@
 import { systemClock, type Clock } from '../../clock.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, isObject, streamParts, WireFault, type WireTranslator } from './http.js';
 import type { SseEvent } from './sse.js';
+import { fetchTransport, nodeTransport } from './transport.js';
 import type { FinishReason, ModelMessage, ModelPart, ModelProvider, ModelRequest } from './types.js';
 
 export interface AnthropicProviderOptions {
@@ -17,8 +18,9 @@ export interface AnthropicProviderOptions {
    */
   baseUrl?: string;
   /**
-   * The HTTP client.
-   * @default globalThis.fetch
+   * An HTTP client to send through instead of node:http / node:https (a proxying client, a
+   * test's rewrite of the host). Redirects are never followed, whichever client sends.
+   * @default undefined: node:http / node:https directly (see providers/transport.ts)
    */
   fetch?: typeof globalThis.fetch;
   /**
@@ -43,7 +45,7 @@ export interface AnthropicProviderOptions {
 export function createAnthropicProvider(options: AnthropicProviderOptions): ModelProvider {
   const { apiKey, anthropicVersion = '2023-06-01' } = options;
   const url = `${(options.baseUrl ?? 'https://api.anthropic.com').replace(/\/+$/, '')}/v1/messages`;
-  const fetch = options.fetch ?? globalThis.fetch;
+  const transport = options.fetch ? fetchTransport(options.fetch) : nodeTransport;
   const { idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS, clock = systemClock } = options;
   if (!(idleTimeoutMs > 0)) throw new RangeError('idleTimeoutMs must be > 0');
   return {
@@ -51,7 +53,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mode
     stream(request: ModelRequest) {
       return streamParts(
         {
-          fetch,
+          transport,
           url,
           headers: { 'x-api-key': apiKey, 'anthropic-version': anthropicVersion, 'content-type': 'application/json' },
           body: anthropicRequestBody(request),
