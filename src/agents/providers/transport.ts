@@ -59,7 +59,17 @@ export const nodeTransport: Transport = (request) =>
     }
     // Before the response: a refused connection, a reset, an abort. After it, the body reports.
     req.on('error', reject);
-    req.once('response', (res) => resolve(new NodeResponse(req, res)));
+    req.once('response', (res) => {
+      req.off('error', reject);
+      try {
+        resolve(new NodeResponse(req, res));
+      } catch (error) {
+        // Headers that a WHATWG Headers refuses: a failed request, not a crash.
+        res.destroy();
+        req.destroy();
+        reject(error);
+      }
+    });
     req.end(request.body);
   });
 
@@ -110,7 +120,6 @@ class NodeResponse implements TransportResponse {
     res.once('close', () => {
       if (!this.#ended) this.#fail(lostConnection());
     });
-    req.removeAllListeners('error');
     req.on('error', (error) => this.#fail(error));
   }
 
