@@ -145,6 +145,10 @@ const STOP_REASONS: Record<string, FinishReason> = {
   // pause_turn (a server tool paused the turn) and refusal end the response without an answer to act on.
 };
 
+const TEXT_DELTA_HEAD = '{"type":"content_block_delta","index":';
+const TEXT_DELTA_MIDDLE = ',"delta":{"type":"text_delta","text":';
+const NO_PARTS: ModelPart[] = [];
+
 /** One response's event stream into parts; block state is keyed by content block index. */
 export class AnthropicTranslator implements WireTranslator {
   finished = false;
@@ -153,6 +157,8 @@ export class AnthropicTranslator implements WireTranslator {
   #tokens = { input: 0, cacheCreation: 0, cacheRead: 0, output: 0 };
 
   event({ event, data }: SseEvent): ModelPart[] {
+    const quick = this.#quickTextDelta(data);
+    if (quick !== undefined) return quick;
     let payload: unknown;
     try {
       payload = JSON.parse(data);
@@ -200,6 +206,35 @@ export class AnthropicTranslator implements WireTranslator {
 
   end(): ModelPart[] {
     throw new WireFault('the stream ended before message_stop');
+  }
+
+  /**
+   * The hot path, one event per token: a text delta written as the API writes every one
+   * (`{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"…"}}`),
+   * read without building its three objects: the index's digits, then the text's JSON string
+   * parsed alone. The parts are the general path's. Anything else, or the same written any
+   * other way (spaces, another key order, another key), is undefined: the general path reads it.
+   */
+  #quickTextDelta(data: string): ModelPart[] | undefined {
+    if (!data.startsWith(TEXT_DELTA_HEAD) || !data.endsWith('}}')) return undefined;
+    let i = TEXT_DELTA_HEAD.length;
+    const digits = i;
+    let index = 0;
+    for (let c = data.charCodeAt(i); c >= 48 && c <= 57 && i - digits < 9; c = data.charCodeAt(++i)) index = index * 10 + (c - 48);
+    // No digits, a leading zero (not JSON), or too many: the general path decides.
+    if (i === digits || (i - digits > 1 && data.charCodeAt(digits) === 48) || !data.startsWith(TEXT_DELTA_MIDDLE, i)) return undefined;
+    let text: unknown;
+    try {
+      text = JSON.parse(data.slice(i + TEXT_DELTA_MIDDLE.length, -2));
+    } catch {
+      return undefined;
+    }
+    const block = this.#blocks.get(index);
+    // Not one JSON string (more keys followed it), or a block that never started: the general path.
+    if (typeof text !== 'string' || !block) return undefined;
+    if (block.type !== 'text' || !text) return NO_PARTS;
+    block.streamed = true;
+    return [{ type: 'text_delta', text }];
   }
 
   #usage(usage: unknown) {
