@@ -27,7 +27,7 @@ import type { LoadConfig, LoadResult } from './load.js';
 import type { LatencyPanel } from './lib/chart.js';
 import { makeTempDir, removeTempDir, spawnTs, type BenchChild } from './lib/processes.js';
 import type { ScenarioResult, Table } from './lib/results.js';
-import { alternateRounds } from './lib/rounds.js';
+import { alternateRounds, skipAfterFailure, type RoundFailure } from './lib/rounds.js';
 import type { Scenario, ScenarioContext } from './lib/scenario.js';
 import { fmt, median, medianVector, percentile, type PercentileVector } from './lib/stats.js';
 import { atMost } from './lib/wide-fanout.js';
@@ -301,7 +301,7 @@ const describe = (run: AgentsRun) =>
   `, load gen CPU ${fmt((run.load.loadCpuMicros / 1000 / run.load.elapsedMs) * 100, 0)}%`;
 
 export async function runAgents(ctx: ScenarioContext, opts: AgentsOptions): Promise<ScenarioResult> {
-  const failures = new Map<AgentKind, { round: number; error: string }>();
+  const failures = new Map<AgentKind, RoundFailure>();
   const targets: AgentsTarget[] = [];
   let runs: AgentsRun[];
   try {
@@ -314,23 +314,14 @@ export async function runAgents(ctx: ScenarioContext, opts: AgentsOptions): Prom
     const all = await alternateRounds<AgentsTarget, AgentsRun | null>(targets, {
       warmupRounds: opts.warmupRounds,
       repeats: opts.repeats,
-      round: async (target, index) => {
-        if (failures.has(target.agent)) return null;
-        try {
-          return await target.round(index);
-        } catch (error) {
-          failures.set(target.agent, { round: index, error: error instanceof Error ? error.message : String(error) });
-          return null;
-        }
-      },
-      log: (target, run, index) => {
-        if (!run) {
-          const failure = failures.get(target.agent);
-          if (failure?.round === index) ctx.log(`agents: ${target.agent} ${roundName(index)} FAILED (its later rounds are skipped): ${failure.error}`);
-          return;
-        }
-        ctx.log(index < 0 ? `agents: ${target.agent} warm-up round (not counted): ${describe(run)}` : `agents: ${target.agent} #${index + 1}: ${describe(run)} (prepared in ${run.prepareMs} ms)`);
-      },
+      ...skipAfterFailure<AgentsTarget, AgentKind, AgentsRun>({
+        failures,
+        key: (target) => target.agent,
+        round: (target, index) => target.round(index),
+        log: (target, run, index) =>
+          ctx.log(index < 0 ? `agents: ${target.agent} warm-up round (not counted): ${describe(run)}` : `agents: ${target.agent} #${index + 1}: ${describe(run)} (prepared in ${run.prepareMs} ms)`),
+        logFailure: (target, failure) => ctx.log(`agents: ${target.agent} ${roundName(failure.round)} FAILED (its later rounds are skipped): ${failure.error}`),
+      }),
     });
     runs = all.filter((r): r is AgentsRun => r !== null);
   } finally {

@@ -19,7 +19,7 @@
  * round had become ~0.4 s and round-to-round noise hid a 10% difference between stores.
  * The same correctness checks hold for every row, unrelaxed.
  */
-import { alternateRounds } from './lib/rounds.js';
+import { alternateRounds, skipAfterFailure, type RoundFailure } from './lib/rounds.js';
 import { join, resolve } from 'node:path';
 import type { LoadConfig, LoadResult } from './load.js';
 import { makeTempDir, removeTempDir, spawnTs } from './lib/processes.js';
@@ -272,7 +272,7 @@ export async function runTargets(
   ctx: ScenarioContext,
   opts: FanoutOptions,
   describe: (run: FanoutRun) => string = describeRun,
-  failures?: Map<TargetKind, { round: number; error: string }>,
+  failures?: Map<TargetKind, RoundFailure>,
 ): Promise<FanoutRun[]> {
   const name = opts.name ?? 'fanout';
   const targets: FanoutTarget[] = [];
@@ -283,31 +283,26 @@ export async function runTargets(
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
     ctx.log(`${name}: started ${targets.map((t) => `${t.store} in ${t.startMs} ms`).join(', ')}`);
+    const log = (target: FanoutTarget, run: FanoutRun, index: number) =>
+      ctx.log(
+        index < 0
+          ? `${name}: ${target.store} warm-up round: ${fmt(run.load.tokensPerSecond)} tokens/s (not counted)`
+          : `${name}: ${target.store} #${index + 1}: ${describe(run)} (prepared in ${run.prepareMs} ms)`,
+      );
+    const round = (target: FanoutTarget, index: number) => target.round(index);
     const runs = await alternateRounds<FanoutTarget, FanoutRun | null>(targets, {
       warmupRounds: opts.warmupRounds,
       repeats: opts.repeats,
-      round: async (target, index) => {
-        if (!failures) return target.round(index);
-        if (failures.has(target.store)) return null;
-        try {
-          return await target.round(index);
-        } catch (error) {
-          failures.set(target.store, { round: index, error: error instanceof Error ? error.message : String(error) });
-          return null;
-        }
-      },
-      log: (target, run, index) => {
-        if (!run) {
-          const failure = failures?.get(target.store);
-          if (failure?.round === index) ctx.log(`${name}: ${target.store} ${index < 0 ? 'warm-up round' : `#${index + 1}`} FAILED (its later rounds are skipped): ${failure.error}`);
-          return;
-        }
-        ctx.log(
-          index < 0
-            ? `${name}: ${target.store} warm-up round: ${fmt(run.load.tokensPerSecond)} tokens/s (not counted)`
-            : `${name}: ${target.store} #${index + 1}: ${describe(run)} (prepared in ${run.prepareMs} ms)`,
-        );
-      },
+      ...(failures
+        ? skipAfterFailure<FanoutTarget, TargetKind, FanoutRun>({
+            failures,
+            key: (target) => target.store,
+            round,
+            log,
+            logFailure: (target, failure) =>
+              ctx.log(`${name}: ${target.store} ${failure.round < 0 ? 'warm-up round' : `#${failure.round + 1}`} FAILED (its later rounds are skipped): ${failure.error}`),
+          })
+        : { round, log: (target: FanoutTarget, run: FanoutRun | null, index: number) => log(target, run!, index) }),
     });
     return runs.filter((r): r is FanoutRun => r !== null);
   } finally {

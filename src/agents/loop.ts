@@ -6,6 +6,7 @@ import {
   type AssistantContent,
   type FinishReason,
   type ModelMessage,
+  type ModelPart,
   type ModelProvider,
   type ToolCallPart,
 } from './providers/types.js';
@@ -148,11 +149,59 @@ interface Usage {
 }
 
 async function* chat(settings: Settings, turn: AgentTurn): Emit {
-  turn.signal.throwIfAborted();
+  const { signal } = turn;
+  signal.throwIfAborted();
   const messages: ModelMessage[] = [...conversationOf(turn.history), { role: 'user', text: turn.text }];
   const total: Usage = { inputTokens: 0, outputTokens: 0 };
   for (let step = 1; ; step++) {
-    const response = yield* respond(settings, turn, messages, total);
+    // One step: one model request (retried while nothing of it has streamed), its text
+    // streamed as it comes, its tool calls collected. Streamed here, in the turn's own
+    // generator rather than one it delegates to: every level of `yield*` costs each token
+    // more promises.
+    const response = new StepResponse(total);
+    for (let attempt = 0; ; attempt++) {
+      let received = false;
+      try {
+        const parts = settings.provider.stream({
+          model: turn.model,
+          system: settings.systemPrompt,
+          maxTokens: settings.maxTokens,
+          tools: settings.specs,
+          messages,
+          signal,
+        });
+        for await (const part of parts) {
+          received = true;
+          const end = response.endBefore(part);
+          if (end) yield end;
+          const event = response.take(part);
+          if (event) yield event;
+        }
+        if (response.finish === null) {
+          throw new ProviderError('the response ended without finishing', 'error', { streamed: received });
+        }
+        break;
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        if (!(error instanceof ProviderError)) throw error;
+        const streamed = received || error.details.streamed;
+        const wait = streamed || attempt >= settings.maxRetries ? null : retryDelay(settings, error, attempt);
+        if (wait !== null) {
+          await sleep(settings.clock, wait, signal);
+          continue;
+        }
+        const failed = failure(settings, error, attempt + 1);
+        turn.onModelRequest?.(failed.code ?? 'PROVIDER_ERROR');
+        // A text block the provider ended is complete, whatever failed after it.
+        const end = response.failed();
+        if (end) yield end;
+        throw failed;
+      }
+    }
+    turn.onModelRequest?.('ok');
+    const end = response.finished();
+    if (end) yield end;
+
     if (response.finish === 'max_tokens') {
       throw new AgentError(
         `The model stopped at the output limit of ${settings.maxTokens} tokens (AGENT_MAX_TOKENS) before finishing its answer.`,
@@ -173,122 +222,102 @@ async function* chat(settings: Settings, turn: AgentTurn): Emit {
   }
 }
 
-interface Response {
-  /** What the model said, in wire order, as it goes back into the conversation. */
-  content: AssistantContent[];
-  calls: ToolCallPart[];
-  finish: FinishReason;
-}
-
 /**
- * One step: one model request (retried while nothing of it has streamed), its text streamed
- * as it comes, its tool calls collected. Adds its usage to `total`.
+ * One step's response as its parts arrive: what goes back into the conversation, the tool
+ * calls, the finish, and the events each part makes. A retried request starts on the same
+ * one: a retry happens only while nothing of the failed attempt was received.
  *
  * A text block's end is held until what follows it is known: a tool call (or more text)
  * makes it intermediate; the response's end makes it final unless the response called tools.
+ * Deltas are never held.
  */
-async function* respond(settings: Settings, turn: AgentTurn, messages: readonly ModelMessage[], total: Usage): AsyncGenerator<AgentEvent, Response, undefined> {
-  const { signal } = turn;
-  const content: AssistantContent[] = [];
-  const calls: ToolCallPart[] = [];
-  let text = '';
-  let inText = false;
-  let endPending = false;
-  let usage: Usage = { inputTokens: 0, outputTokens: 0 };
-  let finish: FinishReason | null = null;
+class StepResponse {
+  /** What the model said, in wire order, as it goes back into the conversation. */
+  readonly content: AssistantContent[] = [];
+  readonly calls: ToolCallPart[] = [];
+  finish: FinishReason | null = null;
+  #total: Usage;
+  #usage: Usage = { inputTokens: 0, outputTokens: 0 };
+  #text = '';
+  #inText = false;
+  #endPending = false;
 
-  /** Closes the text block being streamed: kept for the conversation, its end held. */
-  const closeText = () => {
-    if (!inText) return;
-    content.push({ type: 'text', text });
-    text = '';
-    inText = false;
-    endPending = true;
-  };
-  const textEnd = (isIntermediate: boolean): AgentEvent => {
-    endPending = false;
-    return { type: 'text_end', isIntermediate };
-  };
+  /** `total`: the turn's usage before this step; this step's is added when it ends. */
+  constructor(total: Usage) {
+    this.#total = total;
+  }
 
-  for (let attempt = 0; ; attempt++) {
-    let received = false;
-    try {
-      const parts = settings.provider.stream({
-        model: turn.model,
-        system: settings.systemPrompt,
-        maxTokens: settings.maxTokens,
-        tools: settings.specs,
-        messages,
-        signal,
-      });
-      for await (const part of parts) {
-        received = true;
-        switch (part.type) {
-          case 'text_delta':
-            if (part.text === '') break;
-            if (endPending) yield textEnd(true);
-            text += part.text;
-            inText = true;
-            yield { type: 'text', delta: part.text };
-            break;
-          case 'text_end':
-            closeText();
-            break;
-          case 'tool_call': {
-            closeText();
-            if (endPending) yield textEnd(true);
-            // An id is what ties a result to its call; a server that sends none gets one of ours.
-            const call: ToolCallPart = part.id ? part : { ...part, id: `call_${randomUUID()}` };
-            calls.push(call);
-            content.push(call);
-            break;
-          }
-          case 'reasoning':
-            content.push(part);
-            break;
-          case 'usage':
-            usage = { inputTokens: part.inputTokens, outputTokens: part.outputTokens };
-            yield {
-              type: 'usage',
-              inputTokens: total.inputTokens + usage.inputTokens,
-              outputTokens: total.outputTokens + usage.outputTokens,
-            };
-            break;
-          case 'finish':
-            finish = part.reason;
-            break;
-        }
+  /** The held text end, when `part` shows that the text block before it was intermediate. */
+  endBefore(part: ModelPart): AgentEvent | undefined {
+    if (part.type === 'tool_call') this.#closeText();
+    else if (part.type !== 'text_delta' || part.text === '') return undefined;
+    return this.#endPending ? this.#textEnd(true) : undefined;
+  }
+
+  /** Takes one part; returns the event it makes, if any. */
+  take(part: ModelPart): AgentEvent | undefined {
+    switch (part.type) {
+      case 'text_delta':
+        if (part.text === '') return undefined;
+        this.#text += part.text;
+        this.#inText = true;
+        return { type: 'text', delta: part.text };
+      case 'text_end':
+        this.#closeText();
+        return undefined;
+      case 'tool_call': {
+        // An id is what ties a result to its call; a server that sends none gets one of ours.
+        const call: ToolCallPart = part.id ? part : { ...part, id: `call_${randomUUID()}` };
+        this.calls.push(call);
+        this.content.push(call);
+        return undefined;
       }
-      if (finish === null) {
-        throw new ProviderError('the response ended without finishing', 'error', { streamed: received });
+      case 'reasoning':
+        this.content.push(part);
+        return undefined;
+      case 'usage': {
+        this.#usage = { inputTokens: part.inputTokens, outputTokens: part.outputTokens };
+        const total = this.#total;
+        return { type: 'usage', inputTokens: total.inputTokens + part.inputTokens, outputTokens: total.outputTokens + part.outputTokens };
       }
-      break;
-    } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      if (!(error instanceof ProviderError)) throw error;
-      const streamed = received || error.details.streamed;
-      const wait = streamed || attempt >= settings.maxRetries ? null : retryDelay(settings, error, attempt);
-      if (wait !== null) {
-        await sleep(settings.clock, wait, signal);
-        continue;
-      }
-      total.inputTokens += usage.inputTokens;
-      total.outputTokens += usage.outputTokens;
-      const failed = failure(settings, error, attempt + 1);
-      turn.onModelRequest?.(failed.code ?? 'PROVIDER_ERROR');
-      // A text block the provider ended is complete, whatever failed after it.
-      if (endPending) yield textEnd(false);
-      throw failed;
+      case 'finish':
+        this.finish = part.reason;
+        return undefined;
     }
   }
-  turn.onModelRequest?.('ok');
 
-  total.inputTokens += usage.inputTokens;
-  total.outputTokens += usage.outputTokens;
-  // A stream may end (at its limit, or a lax server) without ending its last text block.
-  closeText();
-  if (endPending) yield textEnd(calls.length > 0 && finish !== 'max_tokens');
-  return { content, calls, finish };
+  /** The response ended well: its usage counted; the held text end, final unless tools were called. */
+  finished(): AgentEvent | undefined {
+    this.#count();
+    // A stream may end (at its limit, or a lax server) without ending its last text block.
+    this.#closeText();
+    return this.#endPending ? this.#textEnd(this.calls.length > 0 && this.finish !== 'max_tokens') : undefined;
+  }
+
+  /** The request failed for good: its usage counted; a text block the provider ended is complete. */
+  failed(): AgentEvent | undefined {
+    this.#count();
+    return this.#endPending ? this.#textEnd(false) : undefined;
+  }
+
+  #count() {
+    this.#total.inputTokens += this.#usage.inputTokens;
+    this.#total.outputTokens += this.#usage.outputTokens;
+  }
+
+  /** Closes the text block being streamed: kept for the conversation, its end held. */
+  #closeText() {
+    if (!this.#inText) return;
+    this.content.push({ type: 'text', text: this.#text });
+    this.#text = '';
+    this.#inText = false;
+    this.#endPending = true;
+  }
+
+  #textEnd(isIntermediate: boolean): AgentEvent {
+    this.#endPending = false;
+    return { type: 'text_end', isIntermediate };
+  }
 }
 
 /**

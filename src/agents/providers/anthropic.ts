@@ -6,6 +6,7 @@
 import { systemClock, type Clock } from '../../clock.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, isObject, streamParts, WireFault, type WireTranslator } from './http.js';
 import type { SseEvent } from './sse.js';
+import { fetchTransport, nodeTransport } from './transport.js';
 import type { FinishReason, ModelMessage, ModelPart, ModelProvider, ModelRequest } from './types.js';
 
 export interface AnthropicProviderOptions {
@@ -17,8 +18,9 @@ export interface AnthropicProviderOptions {
    */
   baseUrl?: string;
   /**
-   * The HTTP client.
-   * @default globalThis.fetch
+   * An HTTP client to send through instead of node:http / node:https (a proxying client, a
+   * test's rewrite of the host). Redirects are never followed, whichever client sends.
+   * @default undefined: node:http / node:https directly (see providers/transport.ts)
    */
   fetch?: typeof globalThis.fetch;
   /**
@@ -43,7 +45,7 @@ export interface AnthropicProviderOptions {
 export function createAnthropicProvider(options: AnthropicProviderOptions): ModelProvider {
   const { apiKey, anthropicVersion = '2023-06-01' } = options;
   const url = `${(options.baseUrl ?? 'https://api.anthropic.com').replace(/\/+$/, '')}/v1/messages`;
-  const fetch = options.fetch ?? globalThis.fetch;
+  const transport = options.fetch ? fetchTransport(options.fetch) : nodeTransport;
   const { idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS, clock = systemClock } = options;
   if (!(idleTimeoutMs > 0)) throw new RangeError('idleTimeoutMs must be > 0');
   return {
@@ -51,7 +53,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mode
     stream(request: ModelRequest) {
       return streamParts(
         {
-          fetch,
+          transport,
           url,
           headers: { 'x-api-key': apiKey, 'anthropic-version': anthropicVersion, 'content-type': 'application/json' },
           body: anthropicRequestBody(request),
@@ -143,6 +145,10 @@ const STOP_REASONS: Record<string, FinishReason> = {
   // pause_turn (a server tool paused the turn) and refusal end the response without an answer to act on.
 };
 
+const TEXT_DELTA_HEAD = '{"type":"content_block_delta","index":';
+const TEXT_DELTA_MIDDLE = ',"delta":{"type":"text_delta","text":';
+const NO_PARTS: ModelPart[] = [];
+
 /** One response's event stream into parts; block state is keyed by content block index. */
 export class AnthropicTranslator implements WireTranslator {
   finished = false;
@@ -151,6 +157,8 @@ export class AnthropicTranslator implements WireTranslator {
   #tokens = { input: 0, cacheCreation: 0, cacheRead: 0, output: 0 };
 
   event({ event, data }: SseEvent): ModelPart[] {
+    const quick = this.#quickTextDelta(data);
+    if (quick !== undefined) return quick;
     let payload: unknown;
     try {
       payload = JSON.parse(data);
@@ -198,6 +206,35 @@ export class AnthropicTranslator implements WireTranslator {
 
   end(): ModelPart[] {
     throw new WireFault('the stream ended before message_stop');
+  }
+
+  /**
+   * The hot path, one event per token: a text delta written as the API writes every one
+   * (`{"type":"content_block_delta","index":N,"delta":{"type":"text_delta","text":"…"}}`),
+   * read without building its three objects: the index's digits, then the text's JSON string
+   * parsed alone. The parts are the general path's. Anything else, or the same written any
+   * other way (spaces, another key order, another key), is undefined: the general path reads it.
+   */
+  #quickTextDelta(data: string): ModelPart[] | undefined {
+    if (!data.startsWith(TEXT_DELTA_HEAD) || !data.endsWith('}}')) return undefined;
+    let i = TEXT_DELTA_HEAD.length;
+    const digits = i;
+    let index = 0;
+    for (let c = data.charCodeAt(i); c >= 48 && c <= 57 && i - digits < 9; c = data.charCodeAt(++i)) index = index * 10 + (c - 48);
+    // No digits, a leading zero (not JSON), or too many: the general path decides.
+    if (i === digits || (i - digits > 1 && data.charCodeAt(digits) === 48) || !data.startsWith(TEXT_DELTA_MIDDLE, i)) return undefined;
+    let text: unknown;
+    try {
+      text = JSON.parse(data.slice(i + TEXT_DELTA_MIDDLE.length, -2));
+    } catch {
+      return undefined;
+    }
+    const block = this.#blocks.get(index);
+    // Not one JSON string (more keys followed it), or a block that never started: the general path.
+    if (typeof text !== 'string' || !block) return undefined;
+    if (block.type !== 'text' || !text) return NO_PARTS;
+    block.streamed = true;
+    return [{ type: 'text_delta', text }];
   }
 
   #usage(usage: unknown) {

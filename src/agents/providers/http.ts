@@ -4,7 +4,8 @@
  * provider's translator. A translator only turns events into parts; it never sees a socket.
  */
 import type { Clock, TimerHandle } from '../../clock.js';
-import { readSse, type SseEvent } from './sse.js';
+import { SseDecoder, type SseEvent } from './sse.js';
+import type { Transport, TransportResponse } from './transport.js';
 import { ProviderError, type ModelPart, type ProviderFailureKind } from './types.js';
 
 /** Turns one provider's event stream into parts. Pure and synchronous: the driver does the I/O. */
@@ -29,7 +30,8 @@ export class WireFault extends Error {
 }
 
 export interface StreamRequest {
-  fetch: typeof globalThis.fetch;
+  /** Sends the POST (transport.ts: node:http by default, or a given `fetch`). */
+  transport: Transport;
   url: string;
   headers: Record<string, string>;
   /** Sent as JSON. */
@@ -73,32 +75,44 @@ export async function* streamParts(request: StreamRequest, translator: WireTrans
   const { signal } = controller;
   const fail = (error: unknown, streamed: boolean) => failure(request, error, streamed, idle.fired);
   try {
-    let response: Response;
+    let response: TransportResponse;
     try {
-      response = await request.fetch(request.url, {
-        method: 'POST',
-        headers: request.headers,
-        body: JSON.stringify(request.body),
-        signal,
-        // A redirect would carry the key (x-api-key survives even a cross-origin one) to
-        // wherever it points; the APIs never redirect a POST, so it is answered as an error.
-        redirect: 'manual',
-      });
+      // A redirect would carry the key (x-api-key survives even a cross-origin one) to
+      // wherever it points; the APIs never redirect a POST, so no transport follows one and a
+      // 3xx is answered as an error.
+      response = await request.transport({ url: request.url, headers: request.headers, body: JSON.stringify(request.body), signal });
     } catch (error) {
       throw fail(error, false);
     }
     idle.touch();
-    if (!response.ok) throw await httpFailure(request, response);
-    if (!response.body) throw fail(new WireFault('answered with an empty body'), false);
+    if (response.status < 200 || response.status > 299) throw await httpFailure(request, response);
+    if (!response.hasBody) throw fail(new WireFault('answered with an empty body'), false);
     if (/json/i.test(response.headers.get('content-type') ?? '')) {
       // A gateway that answers 200 with a JSON error instead of the stream it was asked for.
       const quoted = errorBodyMessage(await readBounded(response));
       throw fail(new WireFault(`answered JSON instead of an event stream${quoted ? `: ${quoted}` : ''}`), false);
     }
 
+    // One loop from the body's pieces to the parts, with no generator between them: each level
+    // of async iteration costs every piece (one token, on a paced stream) promises and a hop.
+    const sse = new SseDecoder();
     let streamed = false;
+    let done = false;
     try {
-      for await (const event of readSse(touching(response.body as unknown as AsyncIterable<Uint8Array>, idle))) {
+      for (;;) {
+        const chunk = await response.read();
+        if (chunk === null) break;
+        idle.touch();
+        for (const event of sse.feed(chunk)) {
+          for (const part of translator.event(event)) {
+            streamed = true;
+            yield part;
+          }
+          if (translator.finished) return;
+        }
+      }
+      done = true;
+      for (const event of sse.end()) {
         for (const part of translator.event(event)) {
           streamed = true;
           yield part;
@@ -111,6 +125,10 @@ export async function* streamParts(request: StreamRequest, translator: WireTrans
       }
     } catch (error) {
       throw fail(error, streamed);
+    } finally {
+      // Stopped before the body's end (finished, a consumer's return(), a failure): cancelling
+      // the body closes the connection, as leaving a for-await over it did.
+      if (!done) await response.cancel().catch(() => {});
     }
   } finally {
     idle.stop();
@@ -156,14 +174,6 @@ function watchIdle(clock: Clock, timeoutMs: number, onIdle: () => void): IdleWat
       return fired;
     },
   };
-}
-
-/** The body's chunks, each one touching the idle watch. */
-async function* touching(body: AsyncIterable<Uint8Array>, idle: IdleWatch): AsyncGenerator<Uint8Array, void, undefined> {
-  for await (const chunk of body) {
-    idle.touch();
-    yield chunk;
-  }
 }
 
 /** HTTP status to failure kind: 401/403 auth, 429 rate_limited, 5xx (529 included) unavailable. */
@@ -229,7 +239,7 @@ export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-async function httpFailure(request: StreamRequest, response: Response): Promise<ProviderError> {
+async function httpFailure(request: StreamRequest, response: TransportResponse): Promise<ProviderError> {
   const { status } = response;
   const kind = kindOfStatus(status);
   const quoted = errorBodyMessage(await readBounded(response).catch(() => ''));
@@ -244,22 +254,24 @@ async function httpFailure(request: StreamRequest, response: Response): Promise<
 }
 
 /** The body as text, at most MAX_ERROR_BODY_BYTES of it; the connection is released either way. */
-async function readBounded(response: Response): Promise<string> {
-  if (!response.body) return '';
+async function readBounded(response: TransportResponse): Promise<string> {
   const decoder = new TextDecoder();
   let text = '';
   let bytes = 0;
-  const reader = response.body.getReader();
+  let ended = false;
   try {
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      bytes += value.byteLength;
-      text += decoder.decode(value, { stream: true });
+      const chunk = await response.read();
+      if (chunk === null) {
+        ended = true;
+        break;
+      }
+      bytes += chunk.byteLength;
+      text += decoder.decode(chunk, { stream: true });
       if (bytes >= MAX_ERROR_BODY_BYTES) break;
     }
   } finally {
-    void reader.cancel().catch(() => {});
+    if (!ended) void response.cancel().catch(() => {});
   }
   return text + decoder.decode();
 }

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../../clock.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, isObject, streamParts, WireFault, type WireTranslator } from './http.js';
 import type { SseEvent } from './sse.js';
+import { fetchTransport, nodeTransport } from './transport.js';
 import type { FinishReason, ModelMessage, ModelPart, ModelProvider, ModelRequest, ToolCallPart } from './types.js';
 
 /** The request field that bounds the output. */
@@ -21,8 +22,9 @@ export interface OpenAIProviderOptions {
    */
   baseUrl?: string;
   /**
-   * The HTTP client.
-   * @default globalThis.fetch
+   * An HTTP client to send through instead of node:http / node:https (a proxying client, a
+   * test's rewrite of the host). Redirects are never followed, whichever client sends.
+   * @default undefined: node:http / node:https directly (see providers/transport.ts)
    */
   fetch?: typeof globalThis.fetch;
   /**
@@ -53,7 +55,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Model
   const { apiKey } = options;
   const baseUrl = (options.baseUrl ?? 'https://api.openai.com/v1').replace(/\/+$/, '');
   const url = `${baseUrl}/chat/completions`;
-  const fetch = options.fetch ?? globalThis.fetch;
+  const transport = options.fetch ? fetchTransport(options.fetch) : nodeTransport;
   const { idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS, clock = systemClock } = options;
   if (!(idleTimeoutMs > 0)) throw new RangeError('idleTimeoutMs must be > 0');
   const maxTokensField = options.maxTokensField ?? defaultMaxTokensField(baseUrl);
@@ -64,7 +66,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions = {}): Model
     stream(request: ModelRequest) {
       return streamParts(
         {
-          fetch,
+          transport,
           url,
           headers,
           body: openaiRequestBody(request, maxTokensField),
