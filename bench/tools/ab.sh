@@ -8,7 +8,8 @@
 # BASE_DIR is another checkout with its own node_modules (`git worktree add ../base <commit>`,
 # then `npm ci` or a hard-linked copy: `cp -al node_modules ../base/`). Default bench args:
 # `fast --servers switchboard --stores memory --repeats 5 --no-write`; the metric printed is
-# the server CPU per WebSocket message of every round.
+# the server CPU per WebSocket message of every round (and, for scenarios that report it,
+# per 1M delivered tokens, as `agents` does).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 base=$(cd "${1:?usage: bench/tools/ab.sh BASE_DIR [PAIRS] [-- bench args…]}" && pwd)
@@ -26,7 +27,7 @@ for ((i = 1; i <= pairs; i++)); do
       echo "$side run $i failed: see $logs/$side-$i.log" >&2
       exit 1
     }
-    printf '%-4s %d: %s\n' "$side" "$i" "$(grep -o '[0-9.]* µs/msg' "$logs/$side-$i.log" | tr '\n' ' ')"
+    printf '%-4s %d: %s\n' "$side" "$i" "$(grep -oE '[0-9.,]+ (µs/msg|ms per 1M tokens)' "$logs/$side-$i.log" | tr '\n' ' ')"
   done
 done
 echo "logs: $logs"
