@@ -219,12 +219,17 @@ describe('sessionEvents: resuming with the current after', () => {
     const server = await startTestServer();
     const id = await newSession(server);
     const controller = new AbortController();
-    const { events } = follow(wsTransport(server.wsUrl, [], 0), id, { signal: controller.signal });
+    const aborted = follow(wsTransport(server.wsUrl, [], 0), id, { signal: controller.signal });
+    const disposed = follow(wsTransport(server.wsUrl, [], 0), id);
+    const watcher = follow(wsTransport(server.wsUrl, [], 0), id);
     await send(server, id, '/stream 600 300');
-    await events.next();
+    await aborted.events.next();
+    await disposed.events.next();
     controller.abort();
-    const count = events.all.length;
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(events.all).toHaveLength(count);
-  });
+    disposed.handle.dispose();
+    const counts = [aborted.events.all.length, disposed.events.all.length];
+    // The turn goes on (another follower sees it end); the stopped ones get nothing of it.
+    await watcher.events.takeUntil(isComplete, 20_000);
+    expect([aborted.events.all.length, disposed.events.all.length]).toEqual(counts);
+  }, 30_000);
 });
