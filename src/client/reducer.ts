@@ -191,9 +191,29 @@ function apply(view: SessionView, event: Exclude<ClientEvent, EventOf<'TextDelta
  * A view of a `Session` query result (src/client/documents.ts `SessionSnapshotQuery`): its
  * messages, pending permissions, queue, status and `lastSeq`. Reduce the events after it
  * (subscribe with `after: view.lastSeq`); events up to `lastSeq` are ignored, so overlap is
- * harmless. A text block streaming at the snapshot appears when its TextCompleteEvent does.
+ * harmless.
+ *
+ * Messages hold only completed text, so a snapshot taken while a turn streams lacks that
+ * turn's text so far. Pass `recentEvents` (e.g. `Session.events(after: lastSeq - 200)`) to
+ * rebuild the running turn from its events instead, streaming block included; when they do
+ * not reach back to its UserMessageEvent they are not used, and the block appears complete
+ * when its TextCompleteEvent arrives.
  */
-export function seedView(session: SessionSnapshotFieldsFragment): SessionView {
+export function seedView(session: SessionSnapshotFieldsFragment, recentEvents?: readonly ClientEvent[]): SessionView {
+  const running = session.status !== 'IDLE' ? session.messages.findLast((m) => m.role === 'USER')?.turnId : undefined;
+  const start = running && recentEvents ? recentEvents.find((e) => e.__typename === 'UserMessageEvent' && e.turnId === running) : undefined;
+  if (start && recentEvents) {
+    // Everything but the running turn from the snapshot; that turn (and its pending
+    // permissions: only a running turn has any) from its events.
+    const before = fromSnapshot({ ...session, status: 'RUNNING', lastSeq: start.seq - 1, pendingPermissions: [], messages: session.messages.filter((m) => m.turnId !== running) });
+    // Its lastSeq is where the events given end (the snapshot's, unless they stop short):
+    // subscribing after it fetches the rest.
+    return reduceAll(before, recentEvents.filter((e) => e.seq <= session.lastSeq));
+  }
+  return fromSnapshot(session);
+}
+
+function fromSnapshot(session: SessionSnapshotFieldsFragment): SessionView {
   const items: ConversationItem[] = [];
   for (const m of session.messages) {
     if (m.role === 'USER') {

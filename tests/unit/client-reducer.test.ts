@@ -165,6 +165,35 @@ describe('reduce: session events to a session view', () => {
     expect(end.pendingPermissions).toEqual([]);
   });
 
+  it('a snapshot taken mid-stream, with the recent events, shows the text streamed so far; then continues without a repeat', () => {
+    const { events } = recorded('stream');
+    const [user] = events;
+    const snapshot: SessionSnapshotFieldsFragment = {
+      id: user!.sessionId,
+      title: 't',
+      status: 'RUNNING',
+      model: 'demo',
+      permissionMode: 'ASK',
+      lastSeq: 3,
+      // Messages hold completed text only: the user's message so far.
+      messages: [{ id: 'm1', role: 'USER', text: '/stream 20', turnId: user!.turnId!, createdAt: user!.at, toolCalls: [] }],
+      pendingPermissions: [],
+      queuedMessages: [],
+    };
+    const streamedSoFar = reduceAll(emptyView, events.slice(0, 3));
+    const plain = seedView(snapshot);
+    expect(plain.streaming).toBeNull();
+    const seeded = seedView(snapshot, events.slice(0, 3));
+    expect(seeded.lastSeq).toBe(3);
+    expect(seeded.streaming!.text).toBe(streamedSoFar.streaming!.text);
+    expect(kinds(seeded)).toEqual(['user', 'text']);
+    const end = reduceAll(seeded, events);
+    expect(end).toEqual({ ...reduceAll(emptyView, events), items: end.items });
+    expect(conversationOf(end).map((i) => ({ ...i, key: '' }))).toEqual(conversationOf(reduceAll(emptyView, events)).map((i) => ({ ...i, key: '' })));
+    // Recent events that do not reach back to the turn's start are not used.
+    expect(seedView(snapshot, events.slice(1, 3))).toEqual(plain);
+  });
+
   it('views are immutable: reducing never changes an earlier view', () => {
     const { events } = recorded('write-denied');
     const all = views(events);
