@@ -47,10 +47,11 @@ function wsTransport(url: string | (() => string), sent: Sent, retryAttempts: nu
   return fromGraphqlWs(client);
 }
 
-function sseTransport(url: string, sent: Sent): SessionEventsTransport {
+function sseTransport(url: string, sent: Sent, retryAttempts = 0): SessionEventsTransport {
   const client = createSseClient({
     url,
-    retryAttempts: 0,
+    retryAttempts,
+    retry: async () => new Promise((resolve) => setTimeout(resolve, 10)),
     fetchFn: (input: RequestInfo | URL, init?: RequestInit) => {
       const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as { query?: string; variables?: { after?: number } }) : null;
       if (body?.query?.includes('sessionEvents')) sent.push(body.variables?.after ?? -1);
@@ -138,6 +139,22 @@ describe('sessionEvents: resuming with the current after', () => {
     expect(sent[0]).toBe(0);
     expect(sent.slice(1)).toContain(seenAtCut);
     expect(sent.slice(1).every((after) => after >= seenAtCut)).toBe(true);
+  }, 30_000);
+
+  it('graphql-sse with its own retries, which replay from the first after: the replayed events are not handed twice', async () => {
+    const server = await startTestServer();
+    const proxy = await startTcpProxy(Number(new URL(server.url).port));
+    const sent: Sent = [];
+    const id = await newSession(server);
+    const { events } = follow(sseTransport(`http://127.0.0.1:${proxy.port}/graphql`, sent, 3), id);
+    await send(server, id, '/stream 600 300');
+    for (let i = 0; i < 5; i++) await events.next();
+    proxy.cut();
+    proxy.restore();
+    await events.takeUntil(isComplete, 20_000);
+    // graphql-sse re-sent the first request (after: 0): the server replayed from the start.
+    expect(sent.filter((after) => after === 0).length).toBeGreaterThan(1);
+    expectExactlyOnce(events.all);
   }, 30_000);
 
   it('resumes after a server restart on the same data dir, from the last seq seen', async () => {
