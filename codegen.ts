@@ -2,16 +2,28 @@ import type { CodegenConfig } from '@graphql-codegen/cli';
 
 /**
  * Typed documents from schema.graphql, the way a front end using Switchboard would set up
- * graphql-codegen: the tests' operations (tests/utils/operations.ts) become TypedDocumentNodes.
- * `npm run codegen` regenerates tests/gql; a test fails when it is out of step.
+ * graphql-codegen: the tests' operations (tests/utils/operations.ts) and the client library's
+ * (src/client/documents.ts) become TypedDocumentNodes. `npm run codegen` regenerates tests/gql
+ * and src/client/gql; a test fails when it is out of step.
  */
 const config: CodegenConfig = {
   schema: 'schema.graphql',
-  documents: ['tests/**/*.ts', '!tests/gql/**'],
   emitLegacyCommonJSImports: false,
   ignoreNoDocuments: false,
   generates: {
     'tests/gql/': {
+      documents: ['tests/**/*.ts', '!tests/gql/**'],
+      preset: 'client',
+      presetConfig: { fragmentMasking: false },
+      config: {
+        useTypeImports: true,
+        enumsAsTypes: true,
+        scalars: { DateTime: 'string', JSON: 'unknown' },
+      },
+    },
+    // The client library's own operations (switchboard/client), so it ships without the tests'.
+    'src/client/gql/': {
+      documents: ['src/client/documents.ts'],
       preset: 'client',
       presetConfig: { fragmentMasking: false },
       config: {

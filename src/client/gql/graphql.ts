@@ -1,0 +1,112 @@
+/* eslint-disable */
+/** Internal type. DO NOT USE DIRECTLY. */
+type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+/** Internal type. DO NOT USE DIRECTLY. */
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+export type MessageRole =
+  | 'ASSISTANT'
+  | 'USER';
+
+/** How gated tools are decided. */
+export type PermissionMode =
+  /** Allow every tool without asking. */
+  | 'ALLOW_ALL'
+  /** Ask a human (PermissionRequestEvent) unless a session rule allows the tool. */
+  | 'ASK'
+  /** Deny every gated tool without asking. */
+  | 'DENY_ALL';
+
+/** Who or what resolved a permission request. */
+export type PermissionResolution =
+  /** The turn ended (cancel, interrupt, stop) while it waited. */
+  | 'CANCELLED'
+  /** An "always allow" rule of the session allowed it without asking. */
+  | 'RULE'
+  /** Nobody answered in time: denied. */
+  | 'TIMEOUT'
+  /** A human answered with `respondToPermission`. */
+  | 'USER';
+
+/** What a session is doing. */
+export type SessionStatus =
+  /** A turn waits for `respondToPermission`. */
+  | 'AWAITING_PERMISSION'
+  /** No turn is running. */
+  | 'IDLE'
+  /** A turn is running. */
+  | 'RUNNING';
+
+/** Why a turn ended. */
+export type StopReason =
+  /** `cancelTurn`, an INTERRUPT message, or `deleteSession`. */
+  | 'CANCELLED'
+  /** The agent finished. */
+  | 'END_TURN'
+  /** The agent failed; an ErrorEvent came just before. */
+  | 'ERROR'
+  /** The server stopped (or crashed) during the turn. */
+  | 'INTERRUPTED';
+
+type SessionEventFields_CompleteEvent_Fragment = { __typename: 'CompleteEvent', sessionId: string, seq: number, turnId: string | null, at: string, reason: StopReason, usage: { inputTokens: number, outputTokens: number } | null };
+
+type SessionEventFields_ErrorEvent_Fragment = { __typename: 'ErrorEvent', sessionId: string, seq: number, turnId: string | null, at: string, error: string, code: string | null };
+
+type SessionEventFields_PermissionRequestEvent_Fragment = { __typename: 'PermissionRequestEvent', sessionId: string, seq: number, turnId: string | null, at: string, request: { requestId: string, toolName: string, command: string | null, description: string | null, expiresAt: string | null } };
+
+type SessionEventFields_PermissionResolvedEvent_Fragment = { __typename: 'PermissionResolvedEvent', sessionId: string, seq: number, turnId: string | null, at: string, requestId: string, allowed: boolean, alwaysAllow: boolean, resolution: PermissionResolution };
+
+type SessionEventFields_TextCompleteEvent_Fragment = { __typename: 'TextCompleteEvent', sessionId: string, seq: number, turnId: string | null, at: string, text: string, isIntermediate: boolean };
+
+type SessionEventFields_TextDeltaEvent_Fragment = { __typename: 'TextDeltaEvent', sessionId: string, seq: number, turnId: string | null, at: string, delta: string };
+
+type SessionEventFields_ToolResultEvent_Fragment = { __typename: 'ToolResultEvent', sessionId: string, seq: number, turnId: string | null, at: string, toolUseId: string, toolName: string, result: string, isError: boolean };
+
+type SessionEventFields_ToolStartEvent_Fragment = { __typename: 'ToolStartEvent', sessionId: string, seq: number, turnId: string | null, at: string, toolName: string, toolUseId: string, toolInput: unknown, toolIntent: string | null, toolDisplayName: string | null };
+
+type SessionEventFields_UserMessageEvent_Fragment = { __typename: 'UserMessageEvent', sessionId: string, seq: number, turnId: string | null, at: string, messageId: string, text: string };
+
+export type SessionEventFieldsFragment =
+  | SessionEventFields_CompleteEvent_Fragment
+  | SessionEventFields_ErrorEvent_Fragment
+  | SessionEventFields_PermissionRequestEvent_Fragment
+  | SessionEventFields_PermissionResolvedEvent_Fragment
+  | SessionEventFields_TextCompleteEvent_Fragment
+  | SessionEventFields_TextDeltaEvent_Fragment
+  | SessionEventFields_ToolResultEvent_Fragment
+  | SessionEventFields_ToolStartEvent_Fragment
+  | SessionEventFields_UserMessageEvent_Fragment
+;
+
+export type SessionSnapshotFieldsFragment = { id: string, title: string, status: SessionStatus, model: string, permissionMode: PermissionMode, lastSeq: number, messages: Array<{ id: string, role: MessageRole, text: string, turnId: string, createdAt: string, toolCalls: Array<{ toolUseId: string, toolName: string, input: unknown, result: string | null, isError: boolean }> }>, pendingPermissions: Array<{ requestId: string, toolName: string, command: string | null, description: string | null, expiresAt: string | null }>, queuedMessages: Array<{ turnId: string, text: string, createdAt: string }> };
+
+export type SessionSnapshotQueryVariables = Exact<{
+  id: string | number;
+  last?: number | null | undefined;
+}>;
+
+
+export type SessionSnapshotQuery = { session: { id: string, title: string, status: SessionStatus, model: string, permissionMode: PermissionMode, lastSeq: number, messages: Array<{ id: string, role: MessageRole, text: string, turnId: string, createdAt: string, toolCalls: Array<{ toolUseId: string, toolName: string, input: unknown, result: string | null, isError: boolean }> }>, pendingPermissions: Array<{ requestId: string, toolName: string, command: string | null, description: string | null, expiresAt: string | null }>, queuedMessages: Array<{ turnId: string, text: string, createdAt: string }> } | null };
+
+export type ClientSessionEventsSubscriptionVariables = Exact<{
+  sessionId: string | number;
+  after?: number | null | undefined;
+}>;
+
+
+export type ClientSessionEventsSubscription = { sessionEvents:
+    | { __typename: 'CompleteEvent', sessionId: string, seq: number, turnId: string | null, at: string, reason: StopReason, usage: { inputTokens: number, outputTokens: number } | null }
+    | { __typename: 'ErrorEvent', sessionId: string, seq: number, turnId: string | null, at: string, error: string, code: string | null }
+    | { __typename: 'PermissionRequestEvent', sessionId: string, seq: number, turnId: string | null, at: string, request: { requestId: string, toolName: string, command: string | null, description: string | null, expiresAt: string | null } }
+    | { __typename: 'PermissionResolvedEvent', sessionId: string, seq: number, turnId: string | null, at: string, requestId: string, allowed: boolean, alwaysAllow: boolean, resolution: PermissionResolution }
+    | { __typename: 'TextCompleteEvent', sessionId: string, seq: number, turnId: string | null, at: string, text: string, isIntermediate: boolean }
+    | { __typename: 'TextDeltaEvent', sessionId: string, seq: number, turnId: string | null, at: string, delta: string }
+    | { __typename: 'ToolResultEvent', sessionId: string, seq: number, turnId: string | null, at: string, toolUseId: string, toolName: string, result: string, isError: boolean }
+    | { __typename: 'ToolStartEvent', sessionId: string, seq: number, turnId: string | null, at: string, toolName: string, toolUseId: string, toolInput: unknown, toolIntent: string | null, toolDisplayName: string | null }
+    | { __typename: 'UserMessageEvent', sessionId: string, seq: number, turnId: string | null, at: string, messageId: string, text: string }
+   };
+
+export const SessionEventFieldsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"SessionEventFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"SessionEvent"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Event"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"sessionId"}},{"kind":"Field","name":{"kind":"Name","value":"seq"}},{"kind":"Field","name":{"kind":"Name","value":"turnId"}},{"kind":"Field","name":{"kind":"Name","value":"at"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"UserMessageEvent"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"messageId"}},{"kind":"Field","name":{"kind":"Name","value":"text"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"TextDeltaEvent"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"delta"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"TextCompleteEvent"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"text"}},{"kind":"Field","name":{"kind":"Name","value":"isIntermediate"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ToolStartEvent"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"toolName"}},{"kind":"Field","name":{"kind":"Name","value":"toolUseId"}},{"kind":"Field","name":{"kind":"Name","value":"toolInput"}},{"kind":"Field","name":{"kind":"Name","value":"toolIntent"}},{"kind":"Field","name":{"kind":"Name","value":"toolDisplayName"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ToolResultEvent"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"toolUseId"}},{"kind":"Field","name":{"kind":"Name","value":"toolName"}},{"kind":"Field","name":{"kind":"Name","value":"result"}},{"kind":"Field","name":{"kind":"Name","value":"isError"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"PermissionRequestEvent"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"request"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"requestId"}},{"kind":"Field","name":{"kind":"Name","value":"toolName"}},{"kind":"Field","name":{"kind":"Name","value":"command"}},{"kind":"Field","name":{"kind":"Name","value":"description"}},{"kind":"Field","name":{"kind":"Name","value":"expiresAt"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"PermissionResolvedEvent"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"requestId"}},{"kind":"Field","name":{"kind":"Name","value":"allowed"}},{"kind":"Field","name":{"kind":"Name","value":"alwaysAllow"}},{"kind":"Field","name":{"kind":"Name","value":"resolution"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"CompleteEvent"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"reason"}},{"kind":"Field","name":{"kind":"Name","value":"usage"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"inputTokens"}},{"kind":"Field","name":{"kind":"Name","value":"outputTokens"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ErrorEvent"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"error"}},{"kind":"Field","name":{"kind":"Name","value":"code"}}]}}]}}]} as unknown as DocumentNode<SessionEventFieldsFragment, unknown>;
+export const SessionSnapshotFieldsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"SessionSnapshotFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Session"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"title"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"model"}},{"kind":"Field","name":{"kind":"Name","value":"permissionMode"}},{"kind":"Field","name":{"kind":"Name","value":"lastSeq"}},{"kind":"Field","name":{"kind":"Name","value":"messages"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"last"},"value":{"kind":"Variable","name":{"kind":"Name","value":"last"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"role"}},{"kind":"Field","name":{"kind":"Name","value":"text"}},{"kind":"Field","name":{"kind":"Name","value":"turnId"}},{"kind":"Field","name":{"kind":"Name","value":"createdAt"}},{"kind":"Field","name":{"kind":"Name","value":"toolCalls"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"toolUseId"}},{"kind":"Field","name":{"kind":"Name","value":"toolName"}},{"kind":"Field","name":{"kind":"Name","value":"input"}},{"kind":"Field","name":{"kind":"Name","value":"result"}},{"kind":"Field","name":{"kind":"Name","value":"isError"}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"pendingPermissions"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"requestId"}},{"kind":"Field","name":{"kind":"Name","value":"toolName"}},{"kind":"Field","name":{"kind":"Name","value":"command"}},{"kind":"Field","name":{"kind":"Name","value":"description"}},{"kind":"Field","name":{"kind":"Name","value":"expiresAt"}}]}},{"kind":"Field","name":{"kind":"Name","value":"queuedMessages"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"turnId"}},{"kind":"Field","name":{"kind":"Name","value":"text"}},{"kind":"Field","name":{"kind":"Name","value":"createdAt"}}]}}]}}]} as unknown as DocumentNode<SessionSnapshotFieldsFragment, unknown>;
+export const SessionSnapshotDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"SessionSnapshot"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"last"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}},"defaultValue":{"kind":"IntValue","value":"100"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"session"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"SessionSnapshotFields"}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"SessionSnapshotFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Session"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"title"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"model"}},{"kind":"Field","name":{"kind":"Name","value":"permissionMode"}},{"kind":"Field","name":{"kind":"Name","value":"lastSeq"}},{"kind":"Field","name":{"kind":"Name","value":"messages"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"last"},"value":{"kind":"Variable","name":{"kind":"Name","value":"last"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"role"}},{"kind":"Field","name":{"kind":"Name","value":"text"}},{"kind":"Field","name":{"kind":"Name","value":"turnId"}},{"kind":"Field","name":{"kind":"Name","value":"createdAt"}},{"kind":"Field","name":{"kind":"Name","value":"toolCalls"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"toolUseId"}},{"kind":"Field","name":{"kind":"Name","value":"toolName"}},{"kind":"Field","name":{"kind":"Name","value":"input"}},{"kind":"Field","name":{"kind":"Name","value":"result"}},{"kind":"Field","name":{"kind":"Name","value":"isError"}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"pendingPermissions"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"requestId"}},{"kind":"Field","name":{"kind":"Name","value":"toolName"}},{"kind":"Field","name":{"kind":"Name","value":"command"}},{"kind":"Field","name":{"kind":"Name","value":"description"}},{"kind":"Field","name":{"kind":"Name","value":"expiresAt"}}]}},{"kind":"Field","name":{"kind":"Name","value":"queuedMessages"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"turnId"}},{"kind":"Field","name":{"kind":"Name","value":"text"}},{"kind":"Field","name":{"kind":"Name","value":"createdAt"}}]}}]}}]} as unknown as DocumentNode<SessionSnapshotQuery, SessionSnapshotQueryVariables>;
+export const ClientSessionEventsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"subscription","name":{"kind":"Name","value":"ClientSessionEvents"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"sessionId"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"sessionEvents"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"sessionId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"sessionId"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"SessionEventFields"}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"SessionEventFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"SessionEvent"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Event"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"sessionId"}},{"kind":"Field","name":{"kind":"Name","value":"seq"}},{"kind":"Field","name":{"kind":"Name","value":"turnId"}},{"kind":"Field","name":{"kind":"Name","value":"at"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"UserMessageEvent"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"messageId"}},{"kind":"Field","name":{"kind":"Name","value":"text"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"TextDeltaEvent"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"delta"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"TextCompleteEvent"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"text"}},{"kind":"Field","name":{"kind":"Name","value":"isIntermediate"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ToolStartEvent"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"toolName"}},{"kind":"Field","name":{"kind":"Name","value":"toolUseId"}},{"kind":"Field","name":{"kind":"Name","value":"toolInput"}},{"kind":"Field","name":{"kind":"Name","value":"toolIntent"}},{"kind":"Field","name":{"kind":"Name","value":"toolDisplayName"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ToolResultEvent"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"toolUseId"}},{"kind":"Field","name":{"kind":"Name","value":"toolName"}},{"kind":"Field","name":{"kind":"Name","value":"result"}},{"kind":"Field","name":{"kind":"Name","value":"isError"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"PermissionRequestEvent"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"request"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"requestId"}},{"kind":"Field","name":{"kind":"Name","value":"toolName"}},{"kind":"Field","name":{"kind":"Name","value":"command"}},{"kind":"Field","name":{"kind":"Name","value":"description"}},{"kind":"Field","name":{"kind":"Name","value":"expiresAt"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"PermissionResolvedEvent"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"requestId"}},{"kind":"Field","name":{"kind":"Name","value":"allowed"}},{"kind":"Field","name":{"kind":"Name","value":"alwaysAllow"}},{"kind":"Field","name":{"kind":"Name","value":"resolution"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"CompleteEvent"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"reason"}},{"kind":"Field","name":{"kind":"Name","value":"usage"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"inputTokens"}},{"kind":"Field","name":{"kind":"Name","value":"outputTokens"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ErrorEvent"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"error"}},{"kind":"Field","name":{"kind":"Name","value":"code"}}]}}]}}]} as unknown as DocumentNode<ClientSessionEventsSubscription, ClientSessionEventsSubscriptionVariables>;
