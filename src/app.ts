@@ -18,10 +18,12 @@ import { useSharedSubscriptionExecution } from './schema/shared-execution.js';
 import { ResultBudget, useResultBudget } from './schema/result-budget.js';
 import { SessionManager } from './sessions/manager.js';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createThreadedSqliteStore } from './store/sqlite-thread.js';
 import type { Store } from './store/types.js';
 import { graphiqlTabs } from './transport/graphiql.js';
 import { createGraphiQLPage, wantsGraphiQL } from './transport/graphiql-page.js';
+import { createWebApp } from './transport/web-app.js';
 import { useChunkedBodyLimit } from './transport/body-limit.js';
 import { useRequestParamsJson } from './transport/request-params.js';
 import { useGraphQLWs } from './transport/ws.js';
@@ -132,6 +134,12 @@ export interface AppOptions {
    * @default null: `/metrics` is open to whoever the door lets in
    */
   metricsToken?: string | null;
+  /**
+   * The built web app served at `/` and `/sessions/<id>` (`npm run build` writes it); when it
+   * is missing, `/` answers 503 saying so.
+   * @default dist/web of this package
+   */
+  webAppDir?: string;
 }
 
 export interface App {
@@ -237,6 +245,8 @@ export function createApp(options: AppOptions = {}): App {
 
   const graphiqlOptions = { title: 'Switchboard', defaultTabs: graphiqlTabs, subscriptionsProtocol: 'SSE' as const };
   const graphiqlPage = createGraphiQLPage(() => renderGraphiQL(graphiqlOptions));
+  // From src/ (tsx) and from dist/ alike, ../dist/web is the build's.
+  const webApp = createWebApp(options.webAppDir ?? fileURLToPath(new URL('../dist/web', import.meta.url)));
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -290,6 +300,7 @@ export function createApp(options: AppOptions = {}): App {
       return;
     }
     if (wantsGraphiQL(req, path, GRAPHQL_PATH)) return graphiqlPage(req, res);
+    if (webApp(req, res, path)) return;
     // A GET carries its operation in the URL: the same bound (Node's own header limit, 16 KiB
     // by default, usually refuses it first).
     if ((req.url?.length ?? 0) > limits.maxRequestBytes) {
