@@ -1,0 +1,193 @@
+import type { Socket } from 'node:net';
+import { SignJWT } from 'jose';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createDemoAgent } from '../../src/agents/demo.js';
+import type { AppOptions } from '../../src/app.js';
+import { launchChromium, openIsolatedPage, requireChromium } from '../utils/browser.js';
+import { startTestServer, type TestServer } from '../utils/server.js';
+import { describeWithService } from '../utils/services.js';
+import { buildWebApp } from '../utils/web-build.js';
+
+const chromium = await requireChromium();
+
+/** A server serving a fresh build of the app, with the demo agent at a pace a test can watch. */
+async function serve(options: AppOptions = {}): Promise<TestServer> {
+  return startTestServer({ webAppDir: await buildWebApp(), agent: createDemoAgent({ wordsPerSecond: 50 }), ...options });
+}
+
+/** The conversation's text as shown. */
+const conversation = (page: Page) => page.getByRole('log', { name: 'Conversation' });
+
+/** The tokens `/stream N` streams, each followed by a space. */
+const tokens = (n: number) => Array.from({ length: n }, (_, i) => `t${i + 1} `).join('');
+
+/** Opens the app, makes a session with "New session", and returns its id (from the URL). */
+async function newSession(page: Page, server: TestServer): Promise<string> {
+  await page.goto(server.origin + '/');
+  await page.getByRole('button', { name: 'New session' }).click();
+  await page.waitForURL(/\/sessions\/[^/]+$/);
+  await expect.poll(() => page.getByText('Idle').count()).toBe(1);
+  return decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+}
+
+async function send(page: Page, text: string) {
+  const box = page.getByRole('textbox', { name: 'Message' });
+  await box.fill(text);
+  await box.press('Enter');
+}
+
+describeWithService(chromium, 'the web app in a real browser', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium();
+    await buildWebApp();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('creates a session, sends with Enter and streams the answer in; the list and URL follow', async () => {
+    const server = await serve();
+    const { page, offOrigin, pageErrors } = await openIsolatedPage(browser, server.origin);
+    const id = await newSession(page, server);
+    expect(page.url()).toBe(`${server.origin}/sessions/${id}`);
+    const list = page.getByRole('navigation', { name: 'Session list' }).getByRole('link');
+    await expect.poll(() => list.count()).toBe(1);
+    expect(await list.getAttribute('href')).toBe(`/sessions/${id}`);
+    expect(await list.getAttribute('aria-current')).toBe('page');
+    await expect.poll(() => page.getByText('demo', { exact: true }).count()).toBeGreaterThan(0); // the model
+
+    await send(page, 'hello there');
+    await expect.poll(() => page.getByRole('textbox', { name: 'Message' }).inputValue()).toBe('');
+    await conversation(page).getByText('You said: hello there').waitFor({ timeout: 15_000 });
+    await expect.poll(() => conversation(page).getByText('hello there', { exact: true }).count()).toBe(1);
+    await page.getByText('Idle').waitFor();
+    // The Send button does the same as Enter.
+    await page.getByRole('textbox', { name: 'Message' }).fill('again');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await conversation(page).getByText('You said: again').waitFor({ timeout: 15_000 });
+
+    // A reload of the session's URL opens the same conversation.
+    await page.reload();
+    await conversation(page).getByText('You said: again').waitFor({ timeout: 15_000 });
+    expect(await conversation(page).getByText('You said: hello there').count()).toBe(1);
+    expect(offOrigin).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+
+  it('a reload in the middle of a stream and a second tab each show every token exactly once', async () => {
+    const server = await serve();
+    const first = await openIsolatedPage(browser, server.origin);
+    const id = await newSession(first.page, server);
+    await send(first.page, '/stream 150 40');
+    await first.page.getByText('t10 ', { exact: false }).first().waitFor({ timeout: 15_000 });
+    await first.page.reload();
+    const second = await openIsolatedPage(browser, server.origin);
+    await second.page.goto(`${server.origin}/sessions/${id}`);
+    // Both joined while it streams (150 tokens at 40/s: almost 4 s).
+    await first.page.getByRole('button', { name: 'Stop' }).waitFor({ timeout: 15_000 });
+    for (const { page } of [first, second]) {
+      await page.getByText('Idle').waitFor({ timeout: 30_000 });
+      const assistant = page.getByRole('article', { name: 'Assistant' });
+      expect(await assistant.count()).toBe(1);
+      expect((await assistant.innerText()).trim()).toBe(tokens(150).trim());
+    }
+    expect(first.pageErrors).toEqual([]);
+    expect(second.pageErrors).toEqual([]);
+  }, 120_000);
+
+  it('asks before /write: Allow writes, Deny refuses, and each says how it ended', async () => {
+    const server = await serve();
+    const { page, pageErrors } = await openIsolatedPage(browser, server.origin);
+    await newSession(page, server);
+
+    await send(page, '/write notes.txt hello');
+    const ask = conversation(page).getByRole('article', { name: 'Permission request' });
+    await ask.getByRole('button', { name: 'Allow', exact: true }).waitFor({ timeout: 15_000 });
+    expect(await ask.innerText()).toContain('notes.txt');
+    await page.getByText('Waiting for permission').waitFor();
+    await ask.getByRole('button', { name: 'Allow', exact: true }).click();
+    await ask.getByText('Allowed').waitFor({ timeout: 15_000 });
+    await conversation(page).getByText(/wrote 5 bytes to notes\.txt/).waitFor({ timeout: 15_000 });
+    expect(await ask.getByRole('button').count()).toBe(0);
+    await page.getByText('Idle').waitFor({ timeout: 15_000 });
+
+    await send(page, '/write other.txt nope');
+    const second = conversation(page).getByRole('article', { name: 'Permission request' }).nth(1);
+    await second.getByRole('button', { name: 'Deny' }).click({ timeout: 15_000 });
+    await second.getByText('Denied').waitFor({ timeout: 15_000 });
+    await conversation(page).getByText('Permission denied.').waitFor({ timeout: 15_000 });
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+
+  it('an unanswered request that expires says so', async () => {
+    const server = await serve({ permissionTimeoutMs: 1500 });
+    const { page } = await openIsolatedPage(browser, server.origin);
+    await newSession(page, server);
+    await send(page, '/write late.txt hi');
+    const ask = conversation(page).getByRole('article', { name: 'Permission request' });
+    await ask.getByRole('button', { name: 'Deny' }).waitFor({ timeout: 15_000 });
+    await ask.getByText(/Expired/).waitFor({ timeout: 15_000 });
+    expect(await ask.getByRole('button').count()).toBe(0);
+  }, 120_000);
+
+  it('Stop ends a /sleep; a message sent meanwhile shows as queued, then runs', async () => {
+    const server = await serve();
+    const { page, pageErrors } = await openIsolatedPage(browser, server.origin);
+    await newSession(page, server);
+    await send(page, '/sleep 60000');
+    await page.getByText('Running').waitFor({ timeout: 15_000 });
+    await send(page, 'after the nap');
+    const queued = page.getByRole('region', { name: 'Queued messages' });
+    await queued.getByText('after the nap').waitFor({ timeout: 15_000 });
+
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await conversation(page).getByText('Turn ended: stopped').waitFor({ timeout: 15_000 });
+    // The queued message is next: it leaves the queue and gets its answer.
+    await conversation(page).getByText('You said: after the nap').waitFor({ timeout: 15_000 });
+    expect(await queued.count()).toBe(0);
+    await page.getByText('Idle').waitFor({ timeout: 15_000 });
+    expect(await page.getByRole('button', { name: 'Stop' }).count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+
+  it('resumes after the server cuts its socket: no token missing, none twice', async () => {
+    const server = await serve();
+    const sockets: Socket[] = [];
+    server.app.server.on('upgrade', (_req, socket: Socket) => sockets.push(socket));
+    const { page, pageErrors } = await openIsolatedPage(browser, server.origin);
+    await newSession(page, server);
+    await send(page, '/stream 150 40');
+    await page.getByText('t20 ', { exact: false }).first().waitFor({ timeout: 15_000 });
+    expect(sockets.length).toBeGreaterThan(0);
+    for (const socket of sockets) socket.destroy();
+    await page.getByText('Idle').waitFor({ timeout: 30_000 });
+    expect((await page.getByRole('article', { name: 'Assistant' }).innerText()).trim()).toBe(tokens(150).trim());
+    expect(sockets.length).toBeGreaterThan(1); // it did reconnect
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+
+  it('with authentication on, asks for a token, keeps it, and sends it over HTTP and WebSocket', async () => {
+    const secret = 'a test secret of reasonable length';
+    const server = await serve({ authSecret: secret });
+    const token = await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().sign(new TextEncoder().encode(secret));
+    const { page, pageErrors } = await openIsolatedPage(browser, server.origin);
+    await page.goto(server.origin + '/');
+    const box = page.getByRole('textbox', { name: 'Token' });
+    await box.waitFor({ timeout: 15_000 });
+    expect(await page.getByRole('link').count()).toBe(0);
+    await box.fill(token);
+    await box.press('Enter');
+    await page.getByText('No sessions yet.').waitFor({ timeout: 15_000 });
+    await page.getByRole('button', { name: 'New session' }).click();
+    await page.waitForURL(/\/sessions\/[^/]+$/);
+    await send(page, 'signed in');
+    // The answer streams over graphql-ws, which authenticates with connectionParams.
+    await conversation(page).getByText('You said: signed in').waitFor({ timeout: 15_000 });
+    await page.reload();
+    await conversation(page).getByText('You said: signed in').waitFor({ timeout: 15_000 });
+    expect(await page.evaluate(() => (globalThis as unknown as { localStorage: { getItem(k: string): string | null } }).localStorage.getItem('switchboard.token'))).toBe(token);
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+});
