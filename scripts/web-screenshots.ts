@@ -42,13 +42,13 @@ try {
     const page = await context.newPage();
     const id = name === 'web-app.png' ? 'demo' : 'ideas';
     await page.goto(`${origin}/sessions/${id}`);
-    await page.getByText('Idle').waitFor();
+    await page.getByRole('status', { name: 'Session status' }).getByText('Idle', { exact: true }).waitFor();
     await say(page, 'Hello! What can you do?', 'You said: Hello! What can you do?');
-    await page.getByText('Idle').waitFor();
+    await page.getByRole('status', { name: 'Session status' }).getByText('Idle', { exact: true }).waitFor();
     await say(page, '/write notes.txt Ship the web app', 'asks for permission');
     await page.getByRole('button', { name: 'Allow', exact: true }).click();
     await page.getByText(/wrote \d+ bytes/).waitFor();
-    await page.getByText('Idle').waitFor();
+    await page.getByRole('status', { name: 'Session status' }).getByText('Idle', { exact: true }).waitFor();
     await say(page, '/write todo.txt Take screenshots', 'asks for permission');
     await page.getByRole('button', { name: 'Deny' }).waitFor();
     await page.screenshot({ path: join(root, 'docs', name) });

@@ -8,6 +8,7 @@ import { launchChromium, openIsolatedPage, requireChromium } from '../utils/brow
 import { startTestServer, type TestServer } from '../utils/server.js';
 import { describeWithService } from '../utils/services.js';
 import { buildWebApp } from '../utils/web-build.js';
+import { CreateSessionMutation, SendMessageMutation, SessionQuery, UpdateConfigMutation } from '../utils/operations.js';
 
 const chromium = await requireChromium();
 
@@ -19,6 +20,9 @@ async function serve(options: AppOptions = {}): Promise<TestServer> {
 /** The conversation's text as shown. */
 const conversation = (page: Page) => page.getByRole('log', { name: 'Conversation' });
 
+/** The session's status (Idle, Running, Waiting for permission) once it shows `text`. */
+const status = (page: Page, text: string) => page.getByRole('status', { name: 'Session status' }).getByText(text, { exact: true });
+
 /** The tokens `/stream N` streams, each followed by a space. */
 const tokens = (n: number) => Array.from({ length: n }, (_, i) => `t${i + 1} `).join('');
 
@@ -27,7 +31,7 @@ async function newSession(page: Page, server: TestServer): Promise<string> {
   await page.goto(server.origin + '/');
   await page.getByRole('button', { name: 'New session' }).click();
   await page.waitForURL(/\/sessions\/[^/]+$/);
-  await expect.poll(() => page.getByText('Idle').count()).toBe(1);
+  await status(page, 'Idle').waitFor({ timeout: 15_000 });
   return decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
 }
 
@@ -62,7 +66,7 @@ describeWithService(chromium, 'the web app in a real browser', () => {
     await expect.poll(() => page.getByRole('textbox', { name: 'Message' }).inputValue()).toBe('');
     await conversation(page).getByText('You said: hello there').waitFor({ timeout: 15_000 });
     await expect.poll(() => conversation(page).getByText('hello there', { exact: true }).count()).toBe(1);
-    await page.getByText('Idle').waitFor();
+    await status(page, 'Idle').waitFor();
     // The Send button does the same as Enter.
     await page.getByRole('textbox', { name: 'Message' }).fill('again');
     await page.getByRole('button', { name: 'Send' }).click();
@@ -88,7 +92,7 @@ describeWithService(chromium, 'the web app in a real browser', () => {
     // Both joined while it streams (150 tokens at 40/s: almost 4 s).
     await first.page.getByRole('button', { name: 'Stop' }).waitFor({ timeout: 15_000 });
     for (const { page } of [first, second]) {
-      await page.getByText('Idle').waitFor({ timeout: 30_000 });
+      await status(page, 'Idle').waitFor({ timeout: 30_000 });
       const assistant = page.getByRole('article', { name: 'Assistant' });
       expect(await assistant.count()).toBe(1);
       expect((await assistant.innerText()).trim()).toBe(tokens(150).trim());
@@ -106,18 +110,34 @@ describeWithService(chromium, 'the web app in a real browser', () => {
     const ask = conversation(page).getByRole('article', { name: 'Permission request' });
     await ask.getByRole('button', { name: 'Allow', exact: true }).waitFor({ timeout: 15_000 });
     expect(await ask.innerText()).toContain('notes.txt');
-    await page.getByText('Waiting for permission').waitFor();
+    await status(page, 'Waiting for permission').waitFor();
     await ask.getByRole('button', { name: 'Allow', exact: true }).click();
     await ask.getByText('Allowed').waitFor({ timeout: 15_000 });
     await conversation(page).getByText(/wrote 5 bytes to notes\.txt/).waitFor({ timeout: 15_000 });
     expect(await ask.getByRole('button').count()).toBe(0);
-    await page.getByText('Idle').waitFor({ timeout: 15_000 });
+    await status(page, 'Idle').waitFor({ timeout: 15_000 });
 
     await send(page, '/write other.txt nope');
     const second = conversation(page).getByRole('article', { name: 'Permission request' }).nth(1);
     await second.getByRole('button', { name: 'Deny' }).click({ timeout: 15_000 });
     await second.getByText('Denied').waitFor({ timeout: 15_000 });
     await conversation(page).getByText('Permission denied.').waitFor({ timeout: 15_000 });
+    await status(page, 'Idle').waitFor({ timeout: 15_000 });
+
+    // Always allow: the next write is answered by that rule, without asking.
+    await send(page, '/write third.txt yes');
+    const third = conversation(page).getByRole('article', { name: 'Permission request' }).nth(2);
+    await third.getByRole('button', { name: 'Always allow' }).click({ timeout: 15_000 });
+    await conversation(page).getByText(/wrote 3 bytes to third\.txt/).waitFor({ timeout: 15_000 });
+    await status(page, 'Idle').waitFor({ timeout: 15_000 });
+    await send(page, '/write fourth.txt again');
+    await conversation(page).getByText(/wrote 5 bytes to fourth\.txt/).waitFor({ timeout: 15_000 });
+    expect(await conversation(page).getByRole('button', { name: 'Allow', exact: true }).count()).toBe(0);
+
+    // An agent's error is shown as one.
+    await status(page, 'Idle').waitFor({ timeout: 15_000 });
+    await send(page, '/fail the model fell over');
+    await conversation(page).getByRole('article', { name: 'Error' }).getByText('the model fell over').waitFor({ timeout: 15_000 });
     expect(pageErrors).toEqual([]);
   }, 120_000);
 
@@ -137,7 +157,7 @@ describeWithService(chromium, 'the web app in a real browser', () => {
     const { page, pageErrors } = await openIsolatedPage(browser, server.origin);
     await newSession(page, server);
     await send(page, '/sleep 60000');
-    await page.getByText('Running').waitFor({ timeout: 15_000 });
+    await status(page, 'Running').waitFor({ timeout: 15_000 });
     await send(page, 'after the nap');
     const queued = page.getByRole('region', { name: 'Queued messages' });
     await queued.getByText('after the nap').waitFor({ timeout: 15_000 });
@@ -147,7 +167,7 @@ describeWithService(chromium, 'the web app in a real browser', () => {
     // The queued message is next: it leaves the queue and gets its answer.
     await conversation(page).getByText('You said: after the nap').waitFor({ timeout: 15_000 });
     expect(await queued.count()).toBe(0);
-    await page.getByText('Idle').waitFor({ timeout: 15_000 });
+    await status(page, 'Idle').waitFor({ timeout: 15_000 });
     expect(await page.getByRole('button', { name: 'Stop' }).count()).toBe(0);
     expect(pageErrors).toEqual([]);
   }, 120_000);
@@ -162,7 +182,7 @@ describeWithService(chromium, 'the web app in a real browser', () => {
     await page.getByText('t20 ', { exact: false }).first().waitFor({ timeout: 15_000 });
     expect(sockets.length).toBeGreaterThan(0);
     for (const socket of sockets) socket.destroy();
-    await page.getByText('Idle').waitFor({ timeout: 30_000 });
+    await status(page, 'Idle').waitFor({ timeout: 30_000 });
     expect((await page.getByRole('article', { name: 'Assistant' }).innerText()).trim()).toBe(tokens(150).trim());
     expect(sockets.length).toBeGreaterThan(1); // it did reconnect
     expect(pageErrors).toEqual([]);
@@ -190,4 +210,49 @@ describeWithService(chromium, 'the web app in a real browser', () => {
     expect(await page.evaluate(() => (globalThis as unknown as { localStorage: { getItem(k: string): string | null } }).localStorage.getItem('switchboard.token'))).toBe(token);
     expect(pageErrors).toEqual([]);
   }, 120_000);
+
+  it("applies the user's theme from Query.config, and a change at once (configChanged)", async () => {
+    const server = await serve();
+    await server.gql(UpdateConfigMutation, { input: { theme: { mode: 'dark' } } });
+    const { page, pageErrors } = await openIsolatedPage(browser, server.origin);
+    await page.goto(server.origin + '/');
+    const theme = () => page.evaluate(() => {
+      const root = (globalThis as unknown as { document: { documentElement: { dataset: Record<string, string>; style: { getPropertyValue(n: string): string } } } }).document.documentElement;
+      return { mode: root.dataset.theme ?? null, accent: root.style.getPropertyValue('--accent') || null };
+    });
+    await expect.poll(theme).toEqual({ mode: 'dark', accent: null });
+    await server.gql(UpdateConfigMutation, { input: { theme: { mode: 'light', accent: '#22a06b' } } });
+    await expect.poll(theme).toEqual({ mode: 'light', accent: '#22a06b' });
+    // Not a colour: ignored, not injected into the page's CSS.
+    await server.gql(UpdateConfigMutation, { input: { theme: { accent: 'red; background: url(x)' } } });
+    await expect.poll(theme).toEqual({ mode: null, accent: null });
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+
+  it('opens a long session (thousands of events) and keeps streaming into it', async () => {
+    const server = await serve({ agent: createDemoAgent({ wordsPerSecond: Infinity }), limits: { sendMessagesPerMinute: 1000 } });
+    const { id } = (await server.gql(CreateSessionMutation, { input: {} })).createSession;
+    // 150 turns: about 900 events, 300 rows; one of them 3000 tokens streamed one event each.
+    await server.gql(SendMessageMutation, { input: { sessionId: id, text: '/stream 3000' } });
+    for (let i = 1; i <= 149; i++) await server.gql(SendMessageMutation, { input: { sessionId: id, text: `message ${i}` } });
+    await expect.poll(async () => (await server.gql(SessionQuery, { id, limit: 1 })).session?.status, { timeout: 60_000 }).toBe('IDLE');
+    const { page, pageErrors } = await openIsolatedPage(browser, server.origin);
+    await page.goto(`${server.origin}/sessions/${id}`);
+    await conversation(page).getByText('You said: message 149').waitFor({ timeout: 30_000 });
+    // It opens on the newest 200 messages; the rest are a click away, in order.
+    const you = conversation(page).getByRole('article', { name: 'You' });
+    expect(await you.count()).toBe(100);
+    await page.getByRole('button', { name: 'Show earlier messages' }).click();
+    await expect.poll(() => you.count()).toBe(150);
+    expect(await page.getByRole('button', { name: 'Show earlier messages' }).count()).toBe(0);
+    expect(await you.first().textContent()).toBe('/stream 3000');
+    expect(await you.nth(1).textContent()).toBe('message 1');
+    expect(await page.getByRole('article', { name: 'Assistant' }).first().textContent()).toContain('t2999 t3000');
+    // And it still takes input: a new turn streams in.
+    await send(page, '/stream 2000');
+    const last = page.getByRole('article', { name: 'Assistant' }).last();
+    await expect.poll(async () => (await last.textContent())?.trim(), { timeout: 30_000 }).toBe(tokens(2000).trim());
+    await status(page, 'Idle').waitFor({ timeout: 15_000 });
+    expect(pageErrors).toEqual([]);
+  }, 180_000);
 });

@@ -7,11 +7,12 @@ import {
   seedView,
   sessionEvents,
   type ClientEvent,
+  type ConversationItem,
   type SessionSnapshotFieldsFragment,
   type SessionView,
 } from 'switchboard/client';
 import { newId, type Api } from './api.js';
-import { CANCEL, RECENT_EVENTS, RESPOND, SEND_MESSAGE, SNAPSHOT } from './documents.js';
+import { CANCEL, EARLIER_MESSAGES, RECENT_EVENTS, RESPOND, SEND_MESSAGE, SNAPSHOT } from './documents.js';
 import { Row, type Respond } from './Row.js';
 
 /** How many of the newest messages a session opens with. */
@@ -54,6 +55,12 @@ export function SessionPane({
   const [loaded, setLoaded] = useState(false);
   const [localQueued, setLocalQueued] = useState<LocalQueued[]>([]);
   const [text, setText] = useState('');
+  // Pages of older messages the reader asked for, oldest first, and where the next one ends.
+  const [earlier, setEarlier] = useState<readonly ConversationItem[]>([]);
+  const [oldest, setOldest] = useState<string | null>(null);
+  const snapshot = useRef<SessionSnapshotFieldsFragment | null>(null);
+  const logRef = useRef<HTMLDivElement>(null);
+  const atEnd = useRef(true);
   const onErrorRef = useRef(onError);
   onErrorRef.current = onError;
 
@@ -81,6 +88,8 @@ export function SessionPane({
         recent = data.session?.events;
       }
       const seeded = seedView(session, recent);
+      snapshot.current = session;
+      setOldest(session.messages.length >= SEED_MESSAGES ? session.messages[0]!.id : null);
       setMeta({ title: session.title, model: session.model });
       setView(seeded);
       setLoaded(true);
@@ -116,10 +125,29 @@ export function SessionPane({
     return [...view.queued, ...localQueued.filter((q) => !known.has(q.turnId) && !started.has(q.turnId))];
   }, [view.queued, localQueued, started]);
 
+  const showEarlier = async () => {
+    if (!oldest || !snapshot.current) return;
+    try {
+      const data = await api.request<{ session: { messages: SessionSnapshotFieldsFragment['messages'] } | null }>(EARLIER_MESSAGES, {
+        id: sessionId,
+        before: oldest,
+        last: SEED_MESSAGES,
+      });
+      const messages = data.session?.messages ?? [];
+      // The same rows a snapshot of those messages alone would seed.
+      const page = seedView({ ...snapshot.current, status: 'IDLE', lastSeq: 0, messages, pendingPermissions: [], queuedMessages: [] });
+      setEarlier((list) => [...page.items, ...list]);
+      setOldest(messages.length >= SEED_MESSAGES ? messages[0]!.id : null);
+    } catch (e) {
+      onError(e);
+    }
+  };
+
   const send = async () => {
     const message = text.trim();
     if (!message) return;
     setText('');
+    atEnd.current = true; // one's own message brings the conversation's end back into view
     try {
       const { sendMessage } = await api.request<{ sendMessage: { turnId: string; queued: boolean } }>(SEND_MESSAGE, {
         input: { sessionId, text: message, clientMessageId: newId() },
@@ -147,8 +175,6 @@ export function SessionPane({
   );
 
   // Follow the conversation's end while the reader is there; leave them be when scrolled up.
-  const logRef = useRef<HTMLDivElement>(null);
-  const atEnd = useRef(true);
   const items = conversationOf(view);
   useLayoutEffect(() => {
     const log = logRef.current;
@@ -172,7 +198,7 @@ export function SessionPane({
         <dl className="facts">
           <div>
             <dt>Status</dt>
-            <dd className={`status status-${status.toLowerCase()}`}>{loaded ? statusText[status] ?? status : 'Loading…'}</dd>
+            <dd className={`status status-${status.toLowerCase()}`} role="status" aria-label="Session status">{loaded ? statusText[status] ?? status : 'Loading…'}</dd>
           </div>
           <div>
             <dt>Model</dt>
@@ -190,7 +216,15 @@ export function SessionPane({
           atEnd.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
         }}
       >
-        {loaded && items.length === 0 && <p className="muted hint">Say something. Try /stream, /write notes.txt hello, or /sleep 5.</p>}
+        {loaded && items.length === 0 && earlier.length === 0 && <p className="muted hint">Say something. Try /stream, /write notes.txt hello, or /sleep 5.</p>}
+        {oldest && (
+          <button type="button" className="earlier" onClick={showEarlier}>
+            Show earlier messages
+          </button>
+        )}
+        {earlier.map((item) => (
+          <Row key={item.key} item={item} respond={respond} />
+        ))}
         {items.map((item) => (
           <Row key={item.key} item={item} respond={respond} />
         ))}

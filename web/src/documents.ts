@@ -37,3 +37,13 @@ export const CANCEL = `mutation WebCancel($id: ID!) { cancelTurn(sessionId: $id)
 export const CONFIG = `query WebConfig { config { theme } }`;
 
 export const CONFIG_CHANGED = `subscription WebConfigChanged { configChanged { config { theme } } }`;
+
+/** The page of messages before `before` (oldest first), for "Show earlier messages". */
+export const EARLIER_MESSAGES = `query WebEarlierMessages($id: ID!, $before: ID!, $last: Int!) {
+  session(id: $id) {
+    messages(last: $last, before: $before) {
+      id role text turnId createdAt
+      toolCalls { toolUseId toolName input result isError }
+    }
+  }
+}`;
