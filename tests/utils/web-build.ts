@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ let built: Promise<string> | null = null;
 export function buildWebApp(): Promise<string> {
   built ??= (async () => {
     const outDir = await mkdtemp(join(tmpdir(), 'switchboard-web-'));
+    process.once('exit', () => rmSync(outDir, { recursive: true, force: true }));
     await promisify(execFile)(
       process.execPath,
       [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts', '--outDir', outDir, '--emptyOutDir'],
