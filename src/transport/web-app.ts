@@ -6,6 +6,12 @@ import { gzipSync } from 'node:zlib';
 
 /** The paths that answer with the app's HTML: `/` and a session's own URL. */
 const PAGE = /^\/(?:sessions\/[^/]+\/?)?$/;
+/**
+ * The page runs only its own files and talks only to this server (HTTP and the WebSocket:
+ * 'self' covers ws: of the same host), and no other site may frame it.
+ */
+const CSP = "default-src 'self'; connect-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 /** Vite's hashed file names: nothing else under /assets/, and no way out of it. */
 const ASSET = /^\/assets\/[\w-]+\.[\w.]+$/;
 
@@ -74,6 +80,7 @@ export function createWebApp(dir: string): (req: IncomingMessage, res: ServerRes
       etag: file.etag,
       vary: 'origin, accept-encoding',
       'x-content-type-options': 'nosniff',
+      ...(page ? { 'content-security-policy': CSP, 'referrer-policy': 'no-referrer' } : {}),
     };
     const known = req.headers['if-none-match']?.split(',').map((tag) => tag.trim().replace(/^W\//, ''));
     if (known?.includes(file.etag)) {

@@ -12,6 +12,7 @@ describe('the web app over HTTP', () => {
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
       expect(res.headers.get('cache-control')).toBe('no-cache');
+      expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
       const html = await res.text();
       expect(html).toContain('<title>Switchboard</title>');
       const etag = res.headers.get('etag')!;

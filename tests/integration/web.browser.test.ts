@@ -54,6 +54,10 @@ describeWithService(chromium, 'the web app in a real browser', () => {
   it('creates a session, sends with Enter and streams the answer in; the list and URL follow', async () => {
     const server = await serve();
     const { page, offOrigin, pageErrors } = await openIsolatedPage(browser, server.origin);
+    const violations: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') violations.push(message.text());
+    });
     const id = await newSession(page, server);
     expect(page.url()).toBe(`${server.origin}/sessions/${id}`);
     const list = page.getByRole('navigation', { name: 'Session list' }).getByRole('link');
@@ -78,6 +82,7 @@ describeWithService(chromium, 'the web app in a real browser', () => {
     expect(await conversation(page).getByText('You said: hello there').count()).toBe(1);
     expect(offOrigin).toEqual([]);
     expect(pageErrors).toEqual([]);
+    expect(violations).toEqual([]); // e.g. the Content-Security-Policy refusing something the app needs
   }, 120_000);
 
   it('a reload in the middle of a stream and a second tab each show every token exactly once', async () => {
