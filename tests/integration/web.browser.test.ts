@@ -35,6 +35,21 @@ async function newSession(page: Page, server: TestServer): Promise<string> {
   return decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
 }
 
+/**
+ * Until the turn ends, checks what the streaming answer shows against the whole answer: each
+ * rendering is a start of it (a gap or a repeat would not be). Returns how many it saw.
+ */
+async function watchStream(page: Page, whole: string): Promise<number> {
+  let seen = 0;
+  const answer = page.getByRole('article', { name: 'Assistant' }).last();
+  while ((await status(page, 'Idle').count()) === 0) {
+    const text = ((await answer.textContent({ timeout: 15_000 })) ?? '').trim();
+    expect(whole.startsWith(text), text).toBe(true);
+    if (text) seen++;
+  }
+  return seen;
+}
+
 async function send(page: Page, text: string) {
   const box = page.getByRole('textbox', { name: 'Message' });
   await box.fill(text);
@@ -96,6 +111,9 @@ describeWithService(chromium, 'the web app in a real browser', () => {
     await second.page.goto(`${server.origin}/sessions/${id}`);
     // Both joined while it streams (150 tokens at 40/s: almost 4 s).
     await first.page.getByRole('button', { name: 'Stop' }).waitFor({ timeout: 15_000 });
+    const [a, b] = await Promise.all([watchStream(first.page, tokens(150)), watchStream(second.page, tokens(150))]);
+    expect(a).toBeGreaterThan(0); // they saw it streaming, not only its end
+    expect(b).toBeGreaterThan(0);
     for (const { page } of [first, second]) {
       await status(page, 'Idle').waitFor({ timeout: 30_000 });
       const assistant = page.getByRole('article', { name: 'Assistant' });
@@ -187,6 +205,7 @@ describeWithService(chromium, 'the web app in a real browser', () => {
     await page.getByText('t20 ', { exact: false }).first().waitFor({ timeout: 15_000 });
     expect(sockets.length).toBeGreaterThan(0);
     for (const socket of sockets) socket.destroy();
+    expect(await watchStream(page, tokens(150))).toBeGreaterThan(0);
     await status(page, 'Idle').waitFor({ timeout: 30_000 });
     expect((await page.getByRole('article', { name: 'Assistant' }).innerText()).trim()).toBe(tokens(150).trim());
     expect(sockets.length).toBeGreaterThan(1); // it did reconnect
