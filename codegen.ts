@@ -32,6 +32,18 @@ const config: CodegenConfig = {
         scalars: { DateTime: 'string', JSON: 'unknown' },
       },
     },
+    // The web app's operations, next to the components that use them (the client library's
+    // fragments included, which they spread).
+    'web/src/gql/': {
+      documents: ['web/src/**/*.tsx', 'src/client/documents.ts'],
+      preset: 'client',
+      presetConfig: { fragmentMasking: false },
+      config: {
+        useTypeImports: true,
+        enumsAsTypes: true,
+        scalars: { DateTime: 'string', JSON: 'unknown' },
+      },
+    },
     // Apollo Client's InMemoryCache must know the union's members to match `... on Event`
     // fragments; without possibleTypes it silently drops those fields.
     'tests/gql/possible-types.ts': {

@@ -10,7 +10,9 @@ let built: Promise<string> | null = null;
 
 /**
  * Builds the web app (as `npm run build:web` does) once per test process, into a folder of its
- * own, so test files never write dist/web at the same time. Pass it as `webAppDir`.
+ * own, so test files never write dist/web at the same time. Pass it as `webAppDir`. Vite
+ * refuses a second build of the project while one runs (a lock for builds into the same
+ * folder); these go to folders of their own, so test files in parallel bypass it.
  */
 export function buildWebApp(): Promise<string> {
   built ??= (async () => {
@@ -18,7 +20,7 @@ export function buildWebApp(): Promise<string> {
     process.once('exit', () => rmSync(outDir, { recursive: true, force: true }));
     await promisify(execFile)(
       process.execPath,
-      [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts', '--outDir', outDir, '--emptyOutDir'],
+      [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts', '--outDir', outDir, '--emptyOutDir', '--bypass-lock'],
       { cwd: root },
     );
     return outDir;

@@ -1,9 +1,55 @@
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { ApiError, createApi, storedToken, storeToken } from './api.js';
-import { CONFIG, CONFIG_CHANGED, CREATE_SESSION, SESSIONS, type SessionSummary } from './documents.js';
+import { print } from 'graphql';
+import { graphql } from './gql/index.js';
+import type { WebSessionsQuery } from './gql/graphql.js';
 import { useRoute } from './route.js';
 import { SessionPane } from './SessionPane.js';
 import { applyTheme } from './theme.js';
+
+const SessionsQuery = graphql(`
+  query WebSessions {
+    sessions(limit: 100) {
+      id
+      title
+      status
+      model
+      updatedAt
+    }
+  }
+`);
+
+const CreateSessionMutation = graphql(`
+  mutation WebCreateSession($input: CreateSessionInput) {
+    createSession(input: $input) {
+      id
+      title
+      status
+      model
+      updatedAt
+    }
+  }
+`);
+
+const ConfigQuery = graphql(`
+  query WebConfig {
+    config {
+      theme
+    }
+  }
+`);
+
+const ConfigChangedSubscription = graphql(`
+  subscription WebConfigChanged {
+    configChanged {
+      config {
+        theme
+      }
+    }
+  }
+`);
+
+type SessionSummary = WebSessionsQuery['sessions'][number];
 
 export function App() {
   const [token, setToken] = useState(storedToken);
@@ -25,7 +71,7 @@ export function App() {
   }, [token]);
 
   const refresh = useCallback(() => {
-    api.request<{ sessions: SessionSummary[] }>(SESSIONS).then(
+    api.request(SessionsQuery).then(
       (data) => {
         setSessions(data.sessions);
         setNeedsToken(false);
@@ -37,16 +83,16 @@ export function App() {
   useEffect(refresh, [refresh]);
 
   useEffect(() => {
-    api.request<{ config: { theme: unknown } }>(CONFIG).then((data) => applyTheme(data.config.theme), () => {});
+    api.request(ConfigQuery).then((data) => applyTheme(data.config.theme), () => {});
     return api.ws.subscribe<{ configChanged: { config: { theme: unknown } } }>(
-      { query: CONFIG_CHANGED },
+      { query: print(ConfigChangedSubscription) },
       { next: (result) => result.data && applyTheme(result.data.configChanged.config.theme), error: () => {}, complete: () => {} },
     );
   }, [api]);
 
   const create = async () => {
     try {
-      const { createSession } = await api.request<{ createSession: SessionSummary }>(CREATE_SESSION, { input: {} });
+      const { createSession } = await api.request(CreateSessionMutation, { input: {} });
       setSessions((list) => [createSession, ...(list ?? []).filter((s) => s.id !== createSession.id)]);
       navigate(createSession.id);
     } catch (e) {

@@ -5,6 +5,7 @@ import {
   fromGraphqlWs,
   reduceAll,
   seedView,
+  SessionSnapshotQuery,
   sessionEvents,
   type ClientEvent,
   type ConversationItem,
@@ -12,7 +13,7 @@ import {
   type SessionView,
 } from 'switchboard/client';
 import { newId, type Api } from './api.js';
-import { CANCEL, EARLIER_MESSAGES, RECENT_EVENTS, RESPOND, SEND_MESSAGE, SNAPSHOT } from './documents.js';
+import { graphql } from './gql/index.js';
 import { Row, type Respond } from './Row.js';
 
 /** How many of the newest messages a session opens with. */
@@ -21,6 +22,66 @@ const SEED_MESSAGES = 200;
 const SEED_EVENTS = 1000;
 /** Events arriving within this many milliseconds are applied in one render. */
 const BATCH_MS = 16;
+
+/** The events of a turn streaming when the session opens (seedView rebuilds it from them). */
+const RecentEventsQuery = graphql(`
+  query WebRecentEvents($id: ID!, $after: Int!, $limit: Int!) {
+    session(id: $id) {
+      events(after: $after, limit: $limit) {
+        ...SessionEventFields
+      }
+    }
+  }
+`);
+
+/** The page of messages before `before` (oldest first), for "Show earlier messages". */
+const EarlierMessagesQuery = graphql(`
+  query WebEarlierMessages($id: ID!, $before: ID!, $last: Int!) {
+    session(id: $id) {
+      messages(last: $last, before: $before) {
+        id
+        role
+        text
+        turnId
+        createdAt
+        toolCalls {
+          toolUseId
+          toolName
+          input
+          result
+          isError
+        }
+      }
+    }
+  }
+`);
+
+const SendMessageMutation = graphql(`
+  mutation WebSendMessage($input: SendMessageInput!) {
+    sendMessage(input: $input) {
+      turnId
+      queued
+    }
+  }
+`);
+
+const RespondMutation = graphql(`
+  mutation WebRespond($input: RespondToPermissionInput!) {
+    respondToPermission(input: $input) {
+      requestId
+      status
+    }
+  }
+`);
+
+const CancelMutation = graphql(`
+  mutation WebCancel($id: ID!) {
+    cancelTurn(sessionId: $id) {
+      id
+      status
+    }
+  }
+`);
 
 interface Meta {
   title: string;
@@ -77,13 +138,13 @@ export function SessionPane({
       setView((v) => reduceAll(v, batch));
     };
     (async () => {
-      const { session } = await api.request<{ session: SessionSnapshotFieldsFragment | null }>(SNAPSHOT, { id: sessionId, last: SEED_MESSAGES });
+      const { session } = await api.request(SessionSnapshotQuery, { id: sessionId, last: SEED_MESSAGES });
       if (abort.signal.aborted) return;
       if (!session) return setMissing(true);
       let recent: ClientEvent[] | undefined;
       if (session.status !== 'IDLE') {
         const after = Math.max(0, session.lastSeq - SEED_EVENTS);
-        const data = await api.request<{ session: { events: ClientEvent[] } | null }>(RECENT_EVENTS, { id: sessionId, after });
+        const data = await api.request(RecentEventsQuery, { id: sessionId, after, limit: SEED_EVENTS });
         if (abort.signal.aborted) return;
         recent = data.session?.events;
       }
@@ -128,7 +189,7 @@ export function SessionPane({
   const showEarlier = async () => {
     if (!oldest || !snapshot.current) return;
     try {
-      const data = await api.request<{ session: { messages: SessionSnapshotFieldsFragment['messages'] } | null }>(EARLIER_MESSAGES, {
+      const data = await api.request(EarlierMessagesQuery, {
         id: sessionId,
         before: oldest,
         last: SEED_MESSAGES,
@@ -149,7 +210,7 @@ export function SessionPane({
     setText('');
     atEnd.current = true; // one's own message brings the conversation's end back into view
     try {
-      const { sendMessage } = await api.request<{ sendMessage: { turnId: string; queued: boolean } }>(SEND_MESSAGE, {
+      const { sendMessage } = await api.request(SendMessageMutation, {
         input: { sessionId, text: message, clientMessageId: newId() },
       });
       if (sendMessage.queued) setLocalQueued((list) => [...list, { turnId: sendMessage.turnId, text: message }]);
@@ -166,11 +227,11 @@ export function SessionPane({
     }
   };
 
-  const stop = () => void api.request(CANCEL, { id: sessionId }).catch(onError);
+  const stop = () => void api.request(CancelMutation, { id: sessionId }).catch(onError);
 
   const respond: Respond = useCallback(
     (requestId, allowed, alwaysAllow) =>
-      void api.request(RESPOND, { input: { sessionId, requestId, allowed, alwaysAllow } }).catch((e) => onErrorRef.current(e)),
+      void api.request(RespondMutation, { input: { sessionId, requestId, allowed, alwaysAllow } }).catch((e) => onErrorRef.current(e)),
     [api, sessionId],
   );
 

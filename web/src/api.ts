@@ -1,3 +1,5 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 
 /** A GraphQL error the server answered with; `code` is its `extensions.code`. */
@@ -32,7 +34,7 @@ export function storeToken(token: string): void {
 
 /** The app's connection to the server: HTTP for queries and mutations, one graphql-ws socket for events. */
 export interface Api {
-  request<T>(query: string, variables?: Record<string, unknown>): Promise<T>;
+  request<R, V>(document: TypedDocumentNode<R, V>, variables?: V): Promise<R>;
   ws: Client;
   dispose(): void;
 }
@@ -51,7 +53,8 @@ export function createApi(token: string): Api {
   });
   return {
     ws,
-    async request<T>(query: string, variables?: Record<string, unknown>): Promise<T> {
+    async request<R, V>(document: TypedDocumentNode<R, V>, variables?: V): Promise<R> {
+      const query = print(document);
       const res = await fetch(endpoint, {
         method: 'POST',
         headers: {
@@ -61,7 +64,7 @@ export function createApi(token: string): Api {
         },
         body: JSON.stringify({ query, variables }),
       });
-      let body: { data?: T | null; errors?: { message: string; extensions?: { code?: string } }[] };
+      let body: { data?: R | null; errors?: { message: string; extensions?: { code?: string } }[] };
       try {
         body = await res.json();
       } catch {
