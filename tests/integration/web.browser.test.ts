@@ -134,8 +134,12 @@ describeWithService(chromium, 'the web app in a real browser', () => {
     await ask.getByRole('button', { name: 'Allow', exact: true }).waitFor({ timeout: 15_000 });
     expect(await ask.innerText()).toContain('notes.txt');
     await status(page, 'Waiting for permission').waitFor();
-    await ask.getByRole('button', { name: 'Allow', exact: true }).click();
+    // By keyboard: Enter on the focused button answers.
+    await ask.getByRole('button', { name: 'Allow', exact: true }).focus();
+    await page.keyboard.press('Enter');
     await ask.getByText('Allowed').waitFor({ timeout: 15_000 });
+    // Focus went back to the message box, not lost with the button.
+    expect(await page.getByRole('textbox', { name: 'Message' }).evaluate((el) => el === (el as unknown as { ownerDocument: { activeElement: unknown } }).ownerDocument.activeElement)).toBe(true);
     await conversation(page).getByText(/wrote 5 bytes to notes\.txt/).waitFor({ timeout: 15_000 });
     expect(await ask.getByRole('button').count()).toBe(0);
     await status(page, 'Idle').waitFor({ timeout: 15_000 });

@@ -230,8 +230,11 @@ export function SessionPane({
   const stop = () => void api.request(CancelMutation, { id: sessionId }).catch(onError);
 
   const respond: Respond = useCallback(
-    (requestId, allowed, alwaysAllow) =>
-      void api.request(RespondMutation, { input: { sessionId, requestId, allowed, alwaysAllow } }).catch((e) => onErrorRef.current(e)),
+    (requestId, allowed, alwaysAllow) => {
+      // The buttons go once answered: keep the keyboard where the next thing to do is.
+      document.getElementById('message')?.focus();
+      void api.request(RespondMutation, { input: { sessionId, requestId, allowed, alwaysAllow } }).catch((e) => onErrorRef.current(e));
+    },
     [api, sessionId],
   );
 
