@@ -81,6 +81,11 @@ export function App() {
     );
   }, [api, fail]);
   useEffect(refresh, [refresh]);
+  // Other sessions' statuses are not followed live: coming back to the tab updates them.
+  useEffect(() => {
+    addEventListener('focus', refresh);
+    return () => removeEventListener('focus', refresh);
+  }, [refresh]);
 
   useEffect(() => {
     api.request(ConfigQuery).then((data) => applyTheme(data.config.theme), () => {});
