@@ -46,7 +46,7 @@ async function main() {
   // tests/utils/process.ts finds the URL in this line: it ends at the space after it.
   log.info(
     { url, host, port, agent: config.agent, store: config.databaseUrl ? 'postgres' : 'sqlite', pubsub: config.redisUrl ? 'redis' : 'memory' },
-    `Switchboard listening on ${url} (GraphiQL in a browser)`,
+    `Switchboard listening on ${url} (GraphiQL there in a browser; the chat app at ${new URL('/', url).href})`,
   );
 
   let stopping = false;
