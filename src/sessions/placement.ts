@@ -165,6 +165,10 @@ export class Placement {
       // A lease found lost is forgotten, and `lost` told, by the claim itself.
       const lease = await this.leases.claim(sessionId);
       if (this.leases.holds(sessionId)) this.leases.renewed(sessionId, lease.expiresAt);
+      // Granted again under a newer token (the session changed hands while this renewal was
+      // on its way): not the lease this instance was running under. Given back, so that whoever
+      // needs the session next need not wait for it to expire.
+      else if (lease.holder === this.options.instanceId) await this.leases.release(sessionId);
     }
   }
 
