@@ -49,6 +49,17 @@ export interface PostgresStoreOptions {
    */
   statementTimeoutMs?: number;
   /**
+   * How long the client waits for a query's answer before it fails it and drops the
+   * connection: what bounds a query on a link that went silent (nothing closed).
+   * @default statementTimeoutMs + 5000
+   */
+  queryTimeoutMs?: number;
+  /**
+   * Idle time before TCP keepalive probes a pooled connection.
+   * @default 0 (the system's)
+   */
+  keepAliveInitialDelayMs?: number;
+  /**
    * How long `ping()` waits for `SELECT 1` before it answers false.
    * @default 2000
    */
@@ -177,6 +188,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     pool: poolOptions = {},
     connectionTimeoutMs = 5000,
     statementTimeoutMs = 30_000,
+    queryTimeoutMs = statementTimeoutMs + 5000,
+    keepAliveInitialDelayMs = 0,
     pingTimeoutMs = 2000,
     onError = logError,
   } = options;
@@ -196,9 +209,10 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     connectionTimeoutMillis: connectionTimeoutMs,
     statement_timeout: statementTimeoutMs,
     // The server-side timeout cancels cleanly; this one only catches a link that went silent.
-    query_timeout: statementTimeoutMs + 5000,
+    query_timeout: queryTimeoutMs,
     idle_in_transaction_session_timeout: statementTimeoutMs,
     keepAlive: true,
+    keepAliveInitialDelayMillis: keepAliveInitialDelayMs,
     application_name: 'switchboard',
   });
   // Without a listener, an idle connection killed by a server restart would crash the

@@ -10,6 +10,7 @@ import type { Store } from '../../src/store/types.js';
 import { subscribeEvents, wsClient } from '../utils/clients.js';
 import { CreateSessionMutation, SendMessageMutation } from '../utils/operations.js';
 import { createTestDatabase, requirePostgres, type TestDatabase } from '../utils/postgres.js';
+import { startServerProcess } from '../utils/process.js';
 import { REDIS_URL, requireRedis } from '../utils/redis.js';
 import { onCleanup, startTestServer, type TestServer } from '../utils/server.js';
 import { describeWithService, requireService } from '../utils/services.js';
@@ -96,5 +97,27 @@ describeWithService(services, 'fencing: a stalled lease holder', () => {
     const final = await store.readEvents(id, 0, 1_000_000);
     expect(final.filter((e) => e.type === 'COMPLETE' && e.turnId === turnId)).toHaveLength(1);
     expect(final.filter((e) => e.seq > end.seq && e.turnId === turnId)).toEqual([]);
+  });
+
+  it('a query on a stalled link answers SERVICE_UNAVAILABLE within a bound derived from LEASE_TTL_MS', async () => {
+    const proxy = await startTcpProxy(5432);
+    const viaProxy = new URL(db.url);
+    viaProxy.port = String(proxy.port);
+    // As operators run it: the bounds come from LEASE_TTL_MS through src/main.ts.
+    const a = await startServerProcess({ DATABASE_URL: viaProxy.toString(), REDIS_URL, DATA_DIR: dataDir, LEASE_TTL_MS: String(LEASE_TTL_MS) });
+    onCleanup(() => a.child.kill('SIGKILL'));
+    const post = (query: string) =>
+      fetch(a.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+    const id = `f-${randomUUID()}`;
+    expect((await (await post(`mutation { createSession(input: { id: "${id}" }) { id } }`)).json()).errors).toBeUndefined();
+
+    proxy.stall();
+    const started = Date.now();
+    const answer = (await (await post(`{ session(id: "${id}") { id } }`)).json()) as { errors?: Array<{ extensions?: { code?: string } }> };
+    const elapsed = Date.now() - started;
+    expect(answer.errors?.[0]?.extensions?.code, JSON.stringify(answer)).toBe('SERVICE_UNAVAILABLE');
+    // The bound is below the TTL (three quarters of it); pg's own would be 35 s. Generous for a loaded machine.
+    expect(elapsed).toBeLessThan(4 * LEASE_TTL_MS);
+    proxy.resume();
   });
 });
