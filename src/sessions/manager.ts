@@ -594,7 +594,8 @@ export class SessionManager {
   }
 
   private unavailable() {
-    return new SwitchboardError('CONFLICT', 'The server is shutting down.');
+    // Not CONFLICT: nothing is wrong with the request, and another instance (or this one, restarted) takes it.
+    return new SwitchboardError('SERVICE_UNAVAILABLE', 'The server is shutting down; try again shortly.');
   }
 
   /**
