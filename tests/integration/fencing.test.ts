@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createRedisPubSub } from '../../src/events/pubsub/redis.js';
+import { sessionTopic, type SessionTopicMessage } from '../../src/events/topics.js';
 import type { SessionEvent } from '../../src/events/types.js';
 import { createPostgresStore } from '../../src/store/postgres.js';
 import type { Store } from '../../src/store/types.js';
@@ -63,6 +64,15 @@ describeWithService(services, 'fencing: a stalled lease holder', () => {
     const id = `f-${randomUUID()}`;
     await a.gql(CreateSessionMutation, { input: { id } });
     const onB = subscribeEvents(wsClient(b), id, 0);
+    // What every instance publishes for the session, heard on Redis itself.
+    const heard = createRedisPubSub({ url: REDIS_URL, onError: () => {} });
+    onCleanup(() => heard.close());
+    const published: SessionEvent[] = [];
+    const listening = heard.subscribe(sessionTopic(id), (payload) => {
+      const message = payload as SessionTopicMessage;
+      if (message.kind === 'events') published.push(...message.events);
+    });
+    await listening.ready;
     // A long turn on A (it holds the lease): 200 tokens a second, far from done when it stalls.
     const { sendMessage } = await a.gql(SendMessageMutation, { input: { sessionId: id, text: '/stream 100000 200' } });
     const turnId = sendMessage.turnId;
@@ -89,6 +99,10 @@ describeWithService(services, 'fencing: a stalled lease holder', () => {
     expect(after.map((e) => `${e.seq} ${e.type}`), 'events of the turn after its end').toEqual([]);
     expect((await store.getSession(id))!.lastSeq, 'A wrote nothing after its link came back').toBe(atResume);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    // Nor did A publish any: nothing of the turn went out after its end.
+    const publishedAfter = published.filter((e) => e.turnId === turnId && e.seq > end.seq);
+    expect(publishedAfter.map((e) => `${e.seq} ${e.type}`), 'published after the end').toEqual([]);
+    expect(published.filter((e) => e.type === 'COMPLETE' && e.turnId === turnId)).toHaveLength(1);
 
     // The session goes on, wherever it is sent, and A takes no part in it.
     await b.gql(SendMessageMutation, { input: { sessionId: id, text: 'after' } });
