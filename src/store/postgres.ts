@@ -744,6 +744,9 @@ function reportUnavailable(store: Store): Store {
   return wrapped as unknown as Store;
 }
 
+/** How long the client waits for a migration statement (or for another instance's migration). */
+const MIGRATION_TIMEOUT_MS = 3_600_000;
+
 type Transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T>;
 
 /**
@@ -752,7 +755,12 @@ type Transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T
  * re-reads the applied versions once it holds the lock, so a version is applied once.
  */
 async function migrate(transaction: Transaction) {
-  const lock = (client: pg.PoolClient) => run(client, `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+  // The pool's timeouts bound stalls of everyday queries (a fraction of the lease TTL); waiting
+  // for another instance's migration, or back-filling a large table, may take longer.
+  const lock = async (client: pg.PoolClient) => {
+    await run(client, 'SET LOCAL statement_timeout = 0');
+    await client.query({ text: `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`, query_timeout: MIGRATION_TIMEOUT_MS } as pg.QueryConfig);
+  };
   const applied = await transaction(async (client) => {
     await lock(client);
     await run(
@@ -768,7 +776,7 @@ async function migrate(transaction: Transaction) {
       await lock(client);
       const { rowCount } = await run(client, 'SELECT 1 FROM schema_migrations WHERE version = $1', [migration.version]);
       if (rowCount) return; // another instance applied it while this one waited
-      await run(client, migration.sql);
+      await client.query({ text: migration.sql, query_timeout: MIGRATION_TIMEOUT_MS } as pg.QueryConfig);
       await run(client, 'INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [
         migration.version,
         new Date().toISOString(),
