@@ -5,6 +5,7 @@ import { createMemoryPubSub } from './events/pubsub/memory.js';
 import type { PubSub } from './events/pubsub/types.js';
 import { errorSink } from './observability/error-sink.js';
 import { createLogger, defaultLogger, type Logger } from './observability/logger.js';
+import { stallBounds } from './sessions/stall-bounds.js';
 import { StoreOpenError } from './store/sqlite.js';
 import type { Store } from './store/types.js';
 
@@ -85,7 +86,16 @@ async function openStore(config: Config, onError: (error: unknown) => void): Pro
   }
   const { createPostgresStore, PostgresStoreOpenError } = await import('./store/postgres.js');
   try {
-    return await createPostgresStore({ connectionString: config.databaseUrl, onError });
+    // Bounded by the lease TTL: a stalled link fails a query before the lease could lapse unseen.
+    const { statementTimeoutMs, queryTimeoutMs, keepAliveInitialDelayMs } = stallBounds(config.leaseTtlMs);
+    return await createPostgresStore({
+      connectionString: config.databaseUrl,
+      onError,
+      statementTimeoutMs,
+      queryTimeoutMs,
+      keepAliveInitialDelayMs,
+      connectionTimeoutMs: queryTimeoutMs,
+    });
   } catch (error) {
     if (error instanceof PostgresStoreOpenError) {
       throw new ConfigError(`DATABASE_URL is not usable: ${error.reason} (${error.target})`);
@@ -98,7 +108,7 @@ async function openStore(config: Config, onError: (error: unknown) => void): Pro
 async function openPubSub(config: Config, onError: (error: unknown) => void): Promise<PubSub> {
   if (config.redisUrl === null) return createMemoryPubSub();
   const { createRedisPubSub } = await import('./events/pubsub/redis.js');
-  return createRedisPubSub({ url: config.redisUrl, onError });
+  return createRedisPubSub({ url: config.redisUrl, onError, publishTimeoutMs: stallBounds(config.leaseTtlMs).redisPublishTimeoutMs });
 }
 
 /**
@@ -108,7 +118,12 @@ async function openPubSub(config: Config, onError: (error: unknown) => void): Pr
 async function openSendRate(config: Config, onError: (error: unknown) => void) {
   if (config.redisUrl === null || config.limits.sendMessagesPerMinute === 0) return undefined;
   const { createRedisRate } = await import('./sessions/redis-rate.js');
-  return createRedisRate({ url: config.redisUrl, capacity: config.limits.sendMessagesPerMinute, onError });
+  return createRedisRate({
+    url: config.redisUrl,
+    capacity: config.limits.sendMessagesPerMinute,
+    onError,
+    timeoutMs: stallBounds(config.leaseTtlMs).redisRateTimeoutMs,
+  });
 }
 
 main().catch((error: unknown) => {

@@ -1,6 +1,7 @@
 import { sleep, type Clock } from '../clock.js';
 import { logError } from '../observability/error-sink.js';
 import type { Metrics } from '../observability/metrics.js';
+import { FencedError } from '../store/fenced.js';
 import type { Store } from '../store/types.js';
 import { createCoalescer, type Coalescer } from './coalesce.js';
 import type { PubSub } from './pubsub/types.js';
@@ -21,6 +22,20 @@ export interface EventLogOptions {
   metrics?: Pick<Metrics, 'appended'>;
 }
 
+/**
+ * How appends are fenced (Store's class comment): the token each session's appends carry, and
+ * what to do when the store refuses one. Set by whoever holds the leases (SessionManager).
+ */
+export interface Fencing {
+  /** The session's current fencing token here; undefined: unfenced. */
+  token(sessionId: string): number | undefined;
+  /**
+   * The store refused an append as fenced: another instance runs the session now. Called
+   * once the batch and everything pending of the session have been dropped.
+   */
+  refused(sessionId: string, error: FencedError): void;
+}
+
 interface Committer {
   pending: NewSessionEvent[];
   /** Settles when everything handed over so far is appended and published. */
@@ -33,7 +48,8 @@ interface Committer {
  * order; while a batch is being written the next one gathers, so a fast stream turns into
  * few, larger transactions instead of a queue of small ones. An append that fails (the
  * database is away) is retried with backoff until it goes through: an outage delays events,
- * it does not lose them.
+ * it does not lose them. An append the store refuses as fenced (another instance was granted
+ * the session) is not: it and everything pending of the session are dropped (see Fencing).
  */
 export class EventLog {
   private readonly coalescer: Coalescer;
@@ -41,6 +57,7 @@ export class EventLog {
   /** Consecutive failed appends, for the retry backoff. */
   private failures = 0;
   private draining = false;
+  private fencing: Fencing | undefined;
 
   constructor(private readonly options: EventLogOptions) {
     this.coalescer = createCoalescer({
@@ -49,6 +66,23 @@ export class EventLog {
       maxBytes: options.coalesceMaxBytes,
       emit: (sessionId, event) => this.commit(sessionId, event),
     });
+  }
+
+  /** Fences every append from now on (see Fencing). */
+  fenceWith(fencing: Fencing): void {
+    this.fencing = fencing;
+  }
+
+  /**
+   * Drops whatever of the session is not yet on its way to the store: held deltas and
+   * gathered batches (a batch being written is left to the store, which refuses it if fenced).
+   * For a session this instance no longer runs: nothing more of it is published from here.
+   */
+  discard(sessionId: string): void {
+    // flush hands a held delta to the committer synchronously; it is dropped with the rest.
+    this.coalescer.flush(sessionId);
+    const committer = this.committers.get(sessionId);
+    if (committer) committer.pending = [];
   }
 
   /** Hands an event over; deltas may be joined with their neighbours first. */
@@ -95,12 +129,21 @@ export class EventLog {
    */
   private async append(sessionId: string, batch: NewSessionEvent[]): Promise<SessionEvent[]> {
     const onError = this.options.onError ?? logError;
+    // The token as the batch starts out: a retry must not carry a newer grant's token (the
+    // batch belongs to the grant it was written under).
+    const token = this.fencing?.token(sessionId);
     for (let tries = 0; ; ) {
       try {
-        const stored = await this.options.store.appendEvents(sessionId, batch);
+        const stored = await this.options.store.appendEvents(sessionId, batch, token);
         this.failures = 0;
         return stored;
       } catch (error) {
+        // Refused by the store: never retried (it can only be refused again), never published.
+        if (error instanceof FencedError) {
+          this.discard(sessionId);
+          this.fencing?.refused(sessionId, error);
+          return [];
+        }
         onError(error);
       }
       for (;;) {

@@ -8,6 +8,13 @@ export interface LeasesOptions {
   instanceId: string;
   /** How long a claim lasts without renewal. */
   ttlMs: number;
+  /**
+   * A claim's answer shows a lease held here lost: another holder, or this one again under a
+   * newer fencing token (the lease was taken over, then given back or left to expire, in
+   * between). Whatever this instance runs for the session must end, silently. The lease is
+   * already forgotten when this is called.
+   */
+  lost?: (sessionId: string) => void;
 }
 
 /**
@@ -23,6 +30,12 @@ export interface LeasesOptions {
  */
 export class Leases {
   private readonly held = new Map<string, number>();
+  /**
+   * The fencing token of each session's last grant to this instance. Kept after the lease is
+   * lost or released (until a new grant replaces it): a write still on its way carries the old
+   * token, and the store refuses it once another instance has been granted the session.
+   */
+  private readonly tokens = new Map<string, number>();
   /** The tail of each session's writes from this instance. */
   private readonly writes = new Map<string, Promise<unknown>>();
 
@@ -51,9 +64,15 @@ export class Leases {
     return expiresAt !== undefined && expiresAt - this.options.clock.now() >= this.options.ttlMs / 2;
   }
 
+  /** The fencing token this instance's writes to the session carry; undefined if never granted here. */
+  token(sessionId: string): number | undefined {
+    return this.tokens.get(sessionId);
+  }
+
   /** Records a lease the store granted this instance. */
-  granted(sessionId: string, expiresAt: number): void {
-    this.held.set(sessionId, expiresAt);
+  granted(sessionId: string, lease: Pick<LeaseRecord, 'expiresAt' | 'token'>): void {
+    this.held.set(sessionId, lease.expiresAt);
+    this.tokens.set(sessionId, lease.token);
   }
 
   /** Records a renewal, unless the lease was given up while the renewal was on its way. */
@@ -61,15 +80,30 @@ export class Leases {
     if (this.held.has(sessionId)) this.held.set(sessionId, expiresAt);
   }
 
-  /** Forgets a lease without a write: lost to another instance, or its session deleted. */
+  /** Forgets a lease without a write: lost to another instance (its token is kept, see `tokens`). */
   forget(sessionId: string): void {
     this.held.delete(sessionId);
   }
 
-  /** Claims (or renews) the lease in the store; the answer names whoever holds it now. */
-  claim(sessionId: string): Promise<LeaseRecord> {
+  /** Forgets everything of a deleted session. */
+  drop(sessionId: string): void {
+    this.held.delete(sessionId);
+    this.tokens.delete(sessionId);
+  }
+
+  /**
+   * Claims (or renews) the lease in the store; the answer names whoever holds it now. A lease
+   * held here that the answer shows lost (another holder, or a newer token: it changed hands
+   * in between) is forgotten and `lost` told, before the caller sees the answer.
+   */
+  async claim(sessionId: string): Promise<LeaseRecord> {
     const { store, instanceId, ttlMs, clock } = this.options;
-    return this.write(sessionId, () => store.claimLease(sessionId, instanceId, ttlMs, clock.now()));
+    const lease = await this.write(sessionId, () => store.claimLease(sessionId, instanceId, ttlMs, clock.now()));
+    if (this.held.has(sessionId) && (lease.holder !== instanceId || lease.token !== this.tokens.get(sessionId))) {
+      this.held.delete(sessionId);
+      this.options.lost?.(sessionId);
+    }
+    return lease;
   }
 
   /**

@@ -162,16 +162,32 @@ export class SessionManager {
       execute: (command) => this.execute(command),
       adopt: (sessionId) => this.adopt(sessionId),
       releaseIfIdle: (sessionId) => this.releaseIfIdle(sessionId),
-      lost: (sessionId) => {
-        // The new holder ends the turn (INTERRUPTED); this instance must not write to it.
-        const turn = this.runners.get(sessionId)?.turn;
-        if (turn) {
-          turn.stopReason = null;
-          turn.controller.abort();
-        }
-      },
+      lost: (sessionId) => this.lost(sessionId),
     });
     this.leases = this.placement.leases;
+    options.log.fenceWith({
+      token: (sessionId) => this.leases.token(sessionId),
+      refused: (sessionId, error) => {
+        // Seen in the logs as this line, once per refused batch; the turn ends here silently.
+        this.logger.warn({ sessionId, token: error.token }, 'write refused: the session was granted to another instance (fenced)');
+        this.leases.forget(sessionId);
+        this.lost(sessionId);
+      },
+    });
+  }
+
+  /**
+   * This instance lost the session's lease (renewal saw another holder or a newer token, or
+   * the store refused a write as fenced). The new holder ends the turn (INTERRUPTED); this
+   * instance stops it at once and publishes nothing more of it.
+   */
+  private lost(sessionId: string): void {
+    const turn = this.runners.get(sessionId)?.turn;
+    if (turn) {
+      turn.stopReason = null;
+      turn.controller.abort();
+    }
+    this.options.log.discard(sessionId);
   }
 
   /**
@@ -321,7 +337,7 @@ export class SessionManager {
     }
     await this.options.log.settled(id);
     await this.options.store.deleteSession(id);
-    this.leases.forget(id);
+    this.leases.drop(id);
     const message: SessionTopicMessage = { kind: 'deleted' };
     await this.options.pubsub.publish(sessionTopic(id), message);
     this.runners.delete(id);
@@ -386,7 +402,7 @@ export class SessionManager {
       if (running && maxQueuedMessages > 0 && (await store.listQueue(sessionId)).length >= maxQueuedMessages) {
         throw new SwitchboardError('RATE_LIMITED', `The session's queue is full (${maxQueuedMessages} messages).`);
       }
-      await store.enqueue(sessionId, message, interrupt);
+      await store.enqueue(sessionId, message, interrupt, this.leases.token(sessionId));
       if (running) interrupted = interrupt ? running : null;
       else await this.startNext(sessionId, runner);
       const record = {
@@ -578,7 +594,8 @@ export class SessionManager {
   }
 
   private unavailable() {
-    return new SwitchboardError('CONFLICT', 'The server is shutting down.');
+    // Not CONFLICT: nothing is wrong with the request, and another instance (or this one, restarted) takes it.
+    return new SwitchboardError('SERVICE_UNAVAILABLE', 'The server is shutting down; try again shortly.');
   }
 
   /**
@@ -610,7 +627,7 @@ export class SessionManager {
     if (!this.leases.isFresh(sessionId)) {
       const lease = await this.leases.claim(sessionId);
       if (lease.holder !== this.instanceId) return;
-      this.leases.granted(sessionId, lease.expiresAt);
+      this.leases.granted(sessionId, lease);
     }
     const [next] = await store.listQueue(sessionId);
     if (!next) return;

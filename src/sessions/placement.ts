@@ -1,5 +1,6 @@
 import { sleep, type Clock, type TimerHandle } from '../clock.js';
 import type { PubSub } from '../events/pubsub/types.js';
+import { FencedError } from '../store/fenced.js';
 import type { Store } from '../store/types.js';
 import { Cluster, NotHolderError, UnreachableError, type SessionCommand } from './cluster.js';
 import { Leases } from './leases.js';
@@ -24,7 +25,10 @@ export interface PlacementOptions {
   adopt: (sessionId: string) => Promise<void>;
   /** After a command ran here (or a sweep adopted the session): gives the lease up if idle. */
   releaseIfIdle: (sessionId: string) => Promise<void>;
-  /** Renewal found the lease taken by another instance: whatever runs here must end, silently. */
+  /**
+   * The lease was found lost (a renewal or claim saw another holder or a newer token, or the
+   * store refused a write as fenced): whatever runs here must end, silently.
+   */
   lost: (sessionId: string) => void;
 }
 
@@ -44,7 +48,13 @@ export class Placement {
   private stopping = false;
 
   constructor(private readonly options: PlacementOptions) {
-    this.leases = new Leases({ store: options.store, clock: options.clock, instanceId: options.instanceId, ttlMs: options.leaseTtlMs });
+    this.leases = new Leases({
+      store: options.store,
+      clock: options.clock,
+      instanceId: options.instanceId,
+      ttlMs: options.leaseTtlMs,
+      lost: options.lost,
+    });
     this.cluster = new Cluster({
       pubsub: options.pubsub,
       clock: options.clock,
@@ -101,14 +111,24 @@ export class Placement {
       // A session whose lease this instance holds, fresh (Leases.isFresh), runs here without
       // a claim: a command on a busy session (a queued message, a cancel) costs no write.
       const lease = this.leases.isFresh(sessionId)
-        ? { holder: instanceId, expiresAt: this.leases.expiresAt(sessionId)! }
+        ? { holder: instanceId, expiresAt: this.leases.expiresAt(sessionId)!, token: this.leases.token(sessionId)! }
         : await this.leases.claim(sessionId);
       if (lease.holder === instanceId) {
         const adopting = !this.leases.holds(sessionId);
-        this.leases.granted(sessionId, lease.expiresAt);
-        if (adopting) await this.options.adopt(sessionId);
+        this.leases.granted(sessionId, lease);
         try {
+          if (adopting) await this.options.adopt(sessionId);
           return await this.options.execute(command);
+        } catch (error) {
+          // The store refused a write of the command: another instance was granted the session
+          // meanwhile. Nothing of the refused write happened; the command goes to the new holder.
+          if (!(error instanceof FencedError)) throw error;
+          if (this.leases.holds(sessionId)) {
+            this.leases.forget(sessionId);
+            this.options.lost(sessionId);
+          }
+          if (clock.now() > deadline) throw new Error(`no instance runs session ${sessionId}`, { cause: error });
+          continue;
         } finally {
           await this.options.releaseIfIdle(sessionId);
         }
@@ -142,13 +162,13 @@ export class Placement {
   /** Keeps this instance's leases; a lease found lost is forgotten and `lost` is told. */
   private async renewLeases(): Promise<void> {
     for (const sessionId of this.leases.sessions()) {
+      // A lease found lost is forgotten, and `lost` told, by the claim itself.
       const lease = await this.leases.claim(sessionId);
-      if (lease.holder === this.options.instanceId) {
-        this.leases.renewed(sessionId, lease.expiresAt);
-        continue;
-      }
-      this.leases.forget(sessionId);
-      this.options.lost(sessionId);
+      if (this.leases.holds(sessionId)) this.leases.renewed(sessionId, lease.expiresAt);
+      // Granted again under a newer token (the session changed hands while this renewal was
+      // on its way): not the lease this instance was running under. Given back, so that whoever
+      // needs the session next need not wait for it to expire.
+      else if (lease.holder === this.options.instanceId) await this.leases.release(sessionId);
     }
   }
 
@@ -159,7 +179,7 @@ export class Placement {
       if (this.leases.holds(session.id)) continue;
       const lease = await this.leases.claim(session.id);
       if (lease.holder !== this.options.instanceId) continue;
-      this.leases.granted(session.id, lease.expiresAt);
+      this.leases.granted(session.id, lease);
       await this.options.adopt(session.id);
       await this.options.releaseIfIdle(session.id);
     }

@@ -1,4 +1,5 @@
 import type { NewSessionEvent, PermissionStatus, SessionEvent } from '../events/types.js';
+import { FencedError, isFenced } from './fenced.js';
 import { projectionOf, type ProjectionOp } from './projection.js';
 import { jsonSize, takeWithin } from './read-cap.js';
 import type {
@@ -71,7 +72,12 @@ function* range<T>(items: readonly T[], from: number, to: number, backwards = fa
 export function createMemoryStore(): Store {
   const sessions = new Map<string, SessionData>();
   const configs = new Map<string, ConfigRecord>();
-  const leases = new Map<string, LeaseRecord>();
+  const leases = new Map<string, Omit<LeaseRecord, 'token'>>();
+  /** Each session's fencing token (Store's class comment); outlives its lease. */
+  const fences = new Map<string, number>();
+  const checkFence = (sessionId: string, token: number | undefined) => {
+    if (isFenced(token, fences.get(sessionId) ?? 0)) throw new FencedError(sessionId, token!);
+  };
   const usage = new Map<string, UsageRecord>();
   let order = 0;
 
@@ -170,6 +176,7 @@ export function createMemoryStore(): Store {
       }
       sessions.delete(id);
       leases.delete(id);
+      fences.delete(id);
     },
     async listUnsettledSessions() {
       return [...sessions.values()]
@@ -177,9 +184,10 @@ export function createMemoryStore(): Store {
         .map((d) => ({ ...d.session }));
     },
 
-    async appendEvents(sessionId, events: NewSessionEvent[]) {
+    async appendEvents(sessionId, events: NewSessionEvent[], token) {
       const d = data(sessionId);
       if (!d) throw new Error(`appendEvents: no session ${sessionId}`);
+      checkFence(sessionId, token);
       const stored: SessionEvent[] = [];
       let bytes = 0;
       for (const e of events) {
@@ -229,9 +237,10 @@ export function createMemoryStore(): Store {
       return data(sessionId)?.rules.has(toolName) ?? false;
     },
 
-    async enqueue(sessionId, message, front = false) {
+    async enqueue(sessionId, message, front = false, token) {
       const d = data(sessionId);
       if (!d) throw new Error(`enqueue: no session ${sessionId}`);
+      checkFence(sessionId, token);
       if (front) d.queue.unshift(copyQueued(message));
       else d.queue.push(copyQueued(message));
     },
@@ -264,16 +273,17 @@ export function createMemoryStore(): Store {
     async claimLease(sessionId, holder, ttlMs, now) {
       const current = leases.get(sessionId);
       if (!current || current.holder === holder || current.expiresAt < now) {
+        if (current?.holder !== holder) fences.set(sessionId, (fences.get(sessionId) ?? 0) + 1);
         leases.set(sessionId, { holder, expiresAt: now + ttlMs });
       }
-      return { ...leases.get(sessionId)! };
+      return { ...leases.get(sessionId)!, token: fences.get(sessionId) ?? 0 };
     },
     async releaseLease(sessionId, holder) {
       if (leases.get(sessionId)?.holder === holder) leases.delete(sessionId);
     },
     async getLease(sessionId) {
       const lease = leases.get(sessionId);
-      return lease ? { ...lease } : null;
+      return lease ? { ...lease, token: fences.get(sessionId) ?? 0 } : null;
     },
 
     async ping() {

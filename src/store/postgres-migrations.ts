@@ -118,4 +118,13 @@ export const postgresMigrations: ReadonlyArray<{ version: number; sql: string }>
       INSERT INTO user_usage (user_id, sessions) SELECT user_id, COUNT(*) FROM sessions GROUP BY user_id;
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- Fencing: grows with every grant of the session's lease to a new holder (Store). On
+      -- the session row, which every append locks or updates anyway, so that the check costs
+      -- no read of its own; it outlives the lease row (released leases are deleted).
+      ALTER TABLE sessions ADD COLUMN fence BIGINT NOT NULL DEFAULT 0;
+    `,
+  },
 ];

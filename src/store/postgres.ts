@@ -4,6 +4,7 @@ import { SwitchboardError } from '../errors.js';
 import type { NewSessionEvent, SessionEvent, SessionStatus } from '../events/types.js';
 import { postgresMigrations } from './postgres-migrations.js';
 import { projectionOf, type ProjectionOp } from './projection.js';
+import { FencedError, isFenced } from './fenced.js';
 import { ReadCapExceeded } from './read-cap.js';
 import { toMessage, toSession, type MessageRow, type SessionRow } from './rows.js';
 import type {
@@ -48,6 +49,17 @@ export interface PostgresStoreOptions {
    */
   statementTimeoutMs?: number;
   /**
+   * How long the client waits for a query's answer before it fails it and drops the
+   * connection: what bounds a query on a link that went silent (nothing closed).
+   * @default statementTimeoutMs + 5000
+   */
+  queryTimeoutMs?: number;
+  /**
+   * Idle time before TCP keepalive probes a pooled connection.
+   * @default 0 (the system's)
+   */
+  keepAliveInitialDelayMs?: number;
+  /**
    * How long `ping()` waits for `SELECT 1` before it answers false.
    * @default 2000
    */
@@ -86,6 +98,7 @@ interface PermissionRow {
 interface LeaseRow {
   holder: string;
   expires_at: string;
+  fence: string | null;
 }
 
 type Queryable = pg.Pool | pg.PoolClient;
@@ -106,7 +119,7 @@ const storable = (value: unknown) =>
 const run = <R extends pg.QueryResultRow = pg.QueryResultRow>(db: Queryable, text: string, values: unknown[] = []) =>
   db.query<R>(text, values.map(storable));
 
-const LEASE_QUERY = 'SELECT holder, expires_at FROM leases WHERE session_id = $1';
+const LEASE_QUERY = 'SELECT holder, expires_at, (SELECT fence FROM sessions WHERE id = $1) AS fence FROM leases WHERE session_id = $1';
 const SESSION_COLUMNS = 'id, user_id, title, model, permission_mode, status, last_seq, created_at, updated_at';
 /** The same, of `sessions s` in a join. */
 const SESSION_COLUMNS_OF_S = SESSION_COLUMNS.split(', ')
@@ -144,7 +157,7 @@ function checkCap<R extends { total: string }>(rows: R[], maxBytes: number | und
 
 const toPermission = (r: PermissionRow): PermissionRecord => ({ request: r.request, turnId: r.turn_id, status: r.status });
 
-const toLease = (r: LeaseRow): LeaseRecord => ({ holder: r.holder, expiresAt: Number(r.expires_at) });
+const toLease = (r: LeaseRow): LeaseRecord => ({ holder: r.holder, expiresAt: Number(r.expires_at), token: Number(r.fence ?? 0) });
 
 /** A connection string fit for a log line: the password is dropped. */
 function describeTarget(connectionString: string): string {
@@ -175,6 +188,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     pool: poolOptions = {},
     connectionTimeoutMs = 5000,
     statementTimeoutMs = 30_000,
+    queryTimeoutMs = statementTimeoutMs + 5000,
+    keepAliveInitialDelayMs = 0,
     pingTimeoutMs = 2000,
     onError = logError,
   } = options;
@@ -194,9 +209,10 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     connectionTimeoutMillis: connectionTimeoutMs,
     statement_timeout: statementTimeoutMs,
     // The server-side timeout cancels cleanly; this one only catches a link that went silent.
-    query_timeout: statementTimeoutMs + 5000,
+    query_timeout: queryTimeoutMs,
     idle_in_transaction_session_timeout: statementTimeoutMs,
     keepAlive: true,
+    keepAliveInitialDelayMillis: keepAliveInitialDelayMs,
     application_name: 'switchboard',
   });
   // Without a listener, an idle connection killed by a server restart would crash the
@@ -335,7 +351,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
    * commits, so the seqs it hands out follow that append's; the whole batch is one statement,
    * hence atomic.
    */
-  async function appendLogOnly(sessionId: string, events: NewSessionEvent[]): Promise<SessionEvent[]> {
+  async function appendLogOnly(sessionId: string, events: NewSessionEvent[], token: number | undefined): Promise<SessionEvent[]> {
     const json = toJson(events);
     // The batch's JSON stands for its bodies (which add their seqs): a few bytes per event apart.
     const bytes = Buffer.byteLength(json);
@@ -343,34 +359,42 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       pool,
       `WITH s AS (
          UPDATE sessions SET last_seq = last_seq + $2, updated_at = $3, stored_bytes = stored_bytes + $5
-         WHERE id = $1 RETURNING last_seq - $2 AS base
+         WHERE id = $1 AND ($6::bigint IS NULL OR fence <= $6::bigint) RETURNING last_seq - $2 AS base
        ), inserted AS (
          INSERT INTO events (session_id, seq, body)
          SELECT $1, s.base + e.ord, e.value || jsonb_build_object('seq', s.base + e.ord)
          FROM s, jsonb_array_elements($4::jsonb) WITH ORDINALITY AS e (value, ord)
        )
        SELECT base FROM s`,
-      [sessionId, events.length, events.at(-1)!.at, json, bytes],
+      [sessionId, events.length, events.at(-1)!.at, json, bytes, token ?? null],
     );
     const base = rows[0]?.base;
-    if (base === undefined) throw new Error(`appendEvents: no session ${sessionId}`);
+    if (base === undefined) {
+      // Nothing was written; say why (the fence only grows, so a refusal stays one).
+      const [row] = await query<{ fence: string }>('SELECT fence FROM sessions WHERE id = $1', [sessionId]);
+      if (row) throw new FencedError(sessionId, token!);
+      throw new Error(`appendEvents: no session ${sessionId}`);
+    }
     // Returned as they read back: fresh objects, nothing shared with the caller's.
     return (JSON.parse(json) as NewSessionEvent[]).map((e, i) => ({ ...e, seq: base + i + 1 }) as SessionEvent);
   }
 
   /** Appends events with projection ops: one transaction holding the session row. */
-  async function appendProjected(sessionId: string, events: NewSessionEvent[]): Promise<SessionEvent[]> {
+  async function appendProjected(sessionId: string, events: NewSessionEvent[], token: number | undefined): Promise<SessionEvent[]> {
     return transaction(async (client) => {
       // The row lock serializes appends to one session across every instance; NO KEY
       // UPDATE (not UPDATE) so that writers that only need the session to exist (rules,
       // client messages) do not queue behind a streaming turn.
-      const { rows } = await run<Pick<SessionRow, 'last_seq' | 'status' | 'updated_at'>>(
+      const { rows } = await run<Pick<SessionRow, 'last_seq' | 'status' | 'updated_at'> & { fence: string }>(
         client,
-        'SELECT last_seq, status, updated_at FROM sessions WHERE id = $1 FOR NO KEY UPDATE',
+        'SELECT last_seq, status, updated_at, fence FROM sessions WHERE id = $1 FOR NO KEY UPDATE',
         [sessionId],
       );
       const row = rows[0];
       if (!row) throw new Error(`appendEvents: no session ${sessionId}`);
+      // Checked under the row lock: a takeover's grant (claimLease) bumps the fence on this
+      // row, so it cannot slip in between this check and the commit.
+      if (isFenced(token, Number(row.fence))) throw new FencedError(sessionId, token!);
 
       const state = { status: row.status };
       let seq = row.last_seq;
@@ -487,7 +511,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       return rows.map(toSession);
     },
 
-    async appendEvents(sessionId, events: NewSessionEvent[]) {
+    async appendEvents(sessionId, events: NewSessionEvent[], token) {
       if (events.length === 0) {
         const { rowCount } = await run(pool, 'SELECT 1 FROM sessions WHERE id = $1', [sessionId]);
         if (!rowCount) throw new Error(`appendEvents: no session ${sessionId}`);
@@ -496,7 +520,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       // Most batches are coalesced text deltas, which change nothing but the log: they take
       // one statement (one round trip) instead of a transaction of several.
       const logOnly = events.every((e) => projectionOf({ ...e, seq: 0 } as SessionEvent).length === 0);
-      return logOnly ? appendLogOnly(sessionId, events) : appendProjected(sessionId, events);
+      return logOnly ? appendLogOnly(sessionId, events, token) : appendProjected(sessionId, events, token);
     },
     async readEvents(sessionId, after, limit, cap) {
       if (!cap) {
@@ -564,12 +588,13 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       return rows.length > 0;
     },
 
-    async enqueue(sessionId, message: QueuedMessageRecord, front = false) {
+    async enqueue(sessionId, message: QueuedMessageRecord, front = false, token) {
       await transaction(async (client) => {
         // Positions are computed from the current ones: two instances enqueueing at once
         // must not pick the same.
-        const { rowCount } = await run(client, 'SELECT 1 FROM sessions WHERE id = $1 FOR NO KEY UPDATE', [sessionId]);
-        if (rowCount === 0) throw new Error(`enqueue: no session ${sessionId}`);
+        const { rows } = await run<{ fence: string }>(client, 'SELECT fence FROM sessions WHERE id = $1 FOR NO KEY UPDATE', [sessionId]);
+        if (rows.length === 0) throw new Error(`enqueue: no session ${sessionId}`);
+        if (isFenced(token, Number(rows[0]!.fence))) throw new FencedError(sessionId, token!);
         const next = front ? 'MIN(position) - 1' : 'MAX(position) + 1';
         await run(
           client,
@@ -628,12 +653,26 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       // RETURNING yields nothing when the WHERE refused the update: the lease is someone
       // else's, so read it. Between the two statements its holder may release it; then the
       // claim is simply tried again.
+      // A grant to a holder other than the one before (or over no lease) bumps the session's
+      // fence in the same statement, so a grant and its token are one atomic step. (`prev` reads
+      // the statement's snapshot: a racing claim that inserted meanwhile makes this one's
+      // ON CONFLICT re-check, and refuse, the row it inserted.)
       for (;;) {
         const [claimed] = await query<LeaseRow>(
-          `INSERT INTO leases (session_id, holder, expires_at) VALUES ($1, $2, $3::bigint + $4::bigint)
-           ON CONFLICT (session_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-             WHERE leases.holder = excluded.holder OR leases.expires_at < $3::bigint
-           RETURNING holder, expires_at`,
+          `WITH prev AS (SELECT holder FROM leases WHERE session_id = $1),
+           claimed AS (
+             INSERT INTO leases (session_id, holder, expires_at) VALUES ($1, $2, $3::bigint + $4::bigint)
+             ON CONFLICT (session_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+               WHERE leases.holder = excluded.holder OR leases.expires_at < $3::bigint
+             RETURNING holder, expires_at
+           ),
+           bumped AS (
+             UPDATE sessions SET fence = fence + 1
+             WHERE id = $1 AND EXISTS (SELECT 1 FROM claimed) AND NOT EXISTS (SELECT 1 FROM prev WHERE prev.holder = $2)
+             RETURNING fence
+           )
+           SELECT holder, expires_at, COALESCE((SELECT fence FROM bumped), (SELECT fence FROM sessions WHERE id = $1)) AS fence
+           FROM claimed`,
           [sessionId, holder, now, ttlMs],
         );
         const [row] = claimed ? [claimed] : await query<LeaseRow>(LEASE_QUERY, [sessionId]);
@@ -705,6 +744,9 @@ function reportUnavailable(store: Store): Store {
   return wrapped as unknown as Store;
 }
 
+/** How long the client waits for a migration statement (or for another instance's migration). */
+const MIGRATION_TIMEOUT_MS = 3_600_000;
+
 type Transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T>;
 
 /**
@@ -713,7 +755,12 @@ type Transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T
  * re-reads the applied versions once it holds the lock, so a version is applied once.
  */
 async function migrate(transaction: Transaction) {
-  const lock = (client: pg.PoolClient) => run(client, `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+  // The pool's timeouts bound stalls of everyday queries (a fraction of the lease TTL); waiting
+  // for another instance's migration, or back-filling a large table, may take longer.
+  const lock = async (client: pg.PoolClient) => {
+    await run(client, 'SET LOCAL statement_timeout = 0');
+    await client.query({ text: `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`, query_timeout: MIGRATION_TIMEOUT_MS } as pg.QueryConfig);
+  };
   const applied = await transaction(async (client) => {
     await lock(client);
     await run(
@@ -729,7 +776,7 @@ async function migrate(transaction: Transaction) {
       await lock(client);
       const { rowCount } = await run(client, 'SELECT 1 FROM schema_migrations WHERE version = $1', [migration.version]);
       if (rowCount) return; // another instance applied it while this one waited
-      await run(client, migration.sql);
+      await client.query({ text: migration.sql, query_timeout: MIGRATION_TIMEOUT_MS } as pg.QueryConfig);
       await run(client, 'INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [
         migration.version,
         new Date().toISOString(),

@@ -110,4 +110,11 @@ export const sqliteMigrations: ReadonlyArray<{ version: number; sql: string }> =
       INSERT INTO user_usage (user_id, sessions) SELECT user_id, COUNT(*) FROM sessions GROUP BY user_id;
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- Fencing: grows with every grant of the session's lease to a new holder (Store).
+      ALTER TABLE sessions ADD COLUMN fence INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

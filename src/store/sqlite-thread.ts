@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { FencedError } from './fenced.js';
 import { ReadCapExceeded } from './read-cap.js';
 import { openSqliteDatabase, type SqliteStoreOptions } from './sqlite.js';
 import type { Store } from './types.js';
@@ -17,7 +18,7 @@ export interface StoreCall {
 /** The store thread's answer to one call: its value, or the error it threw. */
 export type StoreAnswer =
   | { id: number; value: unknown; error?: undefined }
-  | { id: number; error: { name: string; message: string; maxBytes?: number } };
+  | { id: number; error: { name: string; message: string; maxBytes?: number; sessionId?: string; token?: number } };
 
 const METHODS = [
   'createSession',
@@ -134,8 +135,9 @@ export function createThreadedSqliteStore(options: SqliteStoreOptions): Store {
 }
 
 /** An error thrown on the store thread, as the caller's thread sees it: a cap keeps its class. */
-function rebuild(error: { name: string; message: string; maxBytes?: number }): Error {
+function rebuild(error: { name: string; message: string; maxBytes?: number; sessionId?: string; token?: number }): Error {
   if (error.name === 'ReadCapExceeded') return new ReadCapExceeded(error.maxBytes ?? 0);
+  if (error.name === 'FencedError') return new FencedError(error.sessionId ?? '', error.token ?? 0);
   return Object.assign(new Error(error.message), { name: error.name });
 }
 

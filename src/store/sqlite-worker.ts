@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ReadCapExceeded } from './read-cap.js';
+import { FencedError } from './fenced.js';
 import { createSqliteStore, type SqliteStoreOptions } from './sqlite.js';
 import type { Store } from './types.js';
 import type { StoreCall, StoreAnswer } from './sqlite-thread.js';
@@ -23,7 +24,8 @@ port.on('message', async ({ id, method, args }: StoreCall) => {
   } catch (error) {
     const { name, message } = error instanceof Error ? error : new Error(String(error));
     const maxBytes = error instanceof ReadCapExceeded ? error.maxBytes : undefined;
-    answer = { id, error: { name, message, maxBytes } };
+    const fenced = error instanceof FencedError ? { sessionId: error.sessionId, token: error.token } : {};
+    answer = { id, error: { name, message, maxBytes, ...fenced } };
   }
   port.postMessage(answer);
   if (method === 'close') port.close();

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { NewSessionEvent, SessionEvent, SessionStatus } from '../events/types.js';
+import { FencedError, isFenced } from './fenced.js';
 import { projectionOf, type ProjectionOp } from './projection.js';
 import { takeWithin } from './read-cap.js';
 import { toMessage, toSession, type MessageRow, type SessionRow } from './rows.js';
@@ -10,6 +11,7 @@ import { sqliteMigrations } from './sqlite-migrations.js';
 import type {
   ConfigRecord,
   CreateSessionOutcome,
+  LeaseRecord,
   MessageRecord,
   PermissionRecord,
   QueuedMessageRecord,
@@ -185,6 +187,8 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
       'SELECT holder, expires_at FROM leases WHERE session_id = ?',
     ),
     releaseLease: db.prepare<[string, string]>('DELETE FROM leases WHERE session_id = ? AND holder = ?'),
+    getFence: db.prepare<[string], { fence: number }>('SELECT fence FROM sessions WHERE id = ?'),
+    bumpFence: db.prepare<[string]>('UPDATE sessions SET fence = fence + 1 WHERE id = ?'),
     getConfig: db.prepare<[string], { config: string }>('SELECT config FROM configs WHERE user_id = ?'),
     putConfig: db.prepare<[string, string]>(
       'INSERT INTO configs VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET config = excluded.config',
@@ -257,9 +261,29 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
     });
   }
 
-  const append = db.transaction((sessionId: string, events: NewSessionEvent[]): SessionEvent[] => {
+  /** Inside a write's transaction: refuses it (FencedError) when the session's token is newer. */
+  const checkFence = (sessionId: string, token: number | undefined) => {
+    if (token !== undefined && isFenced(token, q.getFence.get(sessionId)?.fence ?? 0)) throw new FencedError(sessionId, token);
+  };
+
+  const claim = db.transaction((sessionId: string, holder: string, ttlMs: number, now: number): LeaseRecord => {
+    const before = q.getLease.get(sessionId);
+    // RETURNING yields nothing when the WHERE refused the update: the lease is someone else's.
+    const granted = q.claimLease.get({ sessionId, holder, now, ttlMs });
+    if (granted && before?.holder !== holder) q.bumpFence.run(sessionId);
+    const row = granted ?? q.getLease.get(sessionId)!;
+    return { holder: row.holder, expiresAt: row.expires_at, token: q.getFence.get(sessionId)?.fence ?? 0 };
+  });
+
+  const enqueue = db.transaction((sessionId: string, message: QueuedMessageRecord, front: boolean, token: number | undefined) => {
+    checkFence(sessionId, token);
+    (front ? q.enqueueFront : q.enqueueBack).run(sessionId, sessionId, message.turnId, JSON.stringify(message));
+  });
+
+  const append = db.transaction((sessionId: string, events: NewSessionEvent[], token?: number): SessionEvent[] => {
     const row = q.getSession.get(sessionId);
     if (!row) throw new Error(`appendEvents: no session ${sessionId}`);
+    checkFence(sessionId, token);
     const state = { status: row.status };
     let seq = row.last_seq;
     let updatedAt = row.updated_at;
@@ -337,8 +361,8 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
     async listUnsettledSessions() {
       return q.unsettled.all().map(toSession);
     },
-    async appendEvents(sessionId, events) {
-      return append(sessionId, events);
+    async appendEvents(sessionId, events, token) {
+      return append(sessionId, events, token);
     },
     async readEvents(sessionId, after, limit, cap) {
       const rows = capped(q.readEvents, [sessionId, after, limit], (r) => r.body.length, cap?.maxBytes);
@@ -362,8 +386,8 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
     async hasPermissionRule(sessionId, toolName) {
       return q.hasRule.get(sessionId, toolName) !== undefined;
     },
-    async enqueue(sessionId, message: QueuedMessageRecord, front = false) {
-      (front ? q.enqueueFront : q.enqueueBack).run(sessionId, sessionId, message.turnId, JSON.stringify(message));
+    async enqueue(sessionId, message: QueuedMessageRecord, front = false, token) {
+      enqueue(sessionId, message, front, token);
     },
     async listQueue(sessionId, view = {}) {
       const bare = view.attachments === false;
@@ -391,16 +415,14 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
       q.putConfig.run(userId, JSON.stringify(config));
     },
     async claimLease(sessionId, holder, ttlMs, now) {
-      // RETURNING yields nothing when the WHERE refused the update: the lease is someone else's.
-      const row = q.claimLease.get({ sessionId, holder, now, ttlMs }) ?? q.getLease.get(sessionId)!;
-      return { holder: row.holder, expiresAt: row.expires_at };
+      return claim(sessionId, holder, ttlMs, now);
     },
     async releaseLease(sessionId, holder) {
       q.releaseLease.run(sessionId, holder);
     },
     async getLease(sessionId) {
       const row = q.getLease.get(sessionId);
-      return row ? { holder: row.holder, expiresAt: row.expires_at } : null;
+      return row ? { holder: row.holder, expiresAt: row.expires_at, token: q.getFence.get(sessionId)?.fence ?? 0 } : null;
     },
     async ping() {
       if (closed) return false;

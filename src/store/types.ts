@@ -94,6 +94,12 @@ export interface ClientMessageRecord {
 export interface LeaseRecord {
   holder: string;
   expiresAt: number;
+  /**
+   * The session's fencing token as this grant left it: it grows by one with every grant to a
+   * holder that did not hold the lease just before (claimed free, taken over after expiry,
+   * claimed again after a release), never with a renewal. Writes carry it (see Store).
+   */
+  token: number;
 }
 
 /** A bound on how much one read may bring back (see ReadCapExceeded). */
@@ -126,6 +132,12 @@ export interface QueueView {
  * `appendEvents` is the heart: it gives events the session's next seqs and applies their
  * projection (status, lastSeq, messages, permissions, queue) in one atomic step, so that by
  * the time an event is published, every query already sees the state it implies.
+ *
+ * Fencing: the writes that change a session's turn state (`appendEvents`, `enqueue`) take the
+ * lease's `token` (LeaseRecord). When the session has been granted since with a newer token,
+ * the store refuses the write inside the write itself (same statement or transaction) with
+ * FencedError, changing nothing: a holder that lost its lease without knowing it (a stalled
+ * connection, a paused process) can never write to the session again. No token: unfenced.
  */
 export interface Store {
   /**
@@ -160,7 +172,7 @@ export interface Store {
    * Appends in order, assigning seqs lastSeq+1…; returns the stored events. Their size is
    * added to what the session counts in its owner's usage, in the same atomic step.
    */
-  appendEvents(sessionId: string, events: NewSessionEvent[]): Promise<SessionEvent[]>;
+  appendEvents(sessionId: string, events: NewSessionEvent[], token?: number): Promise<SessionEvent[]>;
   /**
    * Events with seq > after, oldest first, at most `limit`. With `cap`, the read stops at the
    * event that takes the stored bytes read past `cap.maxBytes` and throws ReadCapExceeded.
@@ -181,7 +193,7 @@ export interface Store {
   hasPermissionRule(sessionId: string, toolName: string): Promise<boolean>;
 
   /** Queues a message at the tail, or at the head with `front` (INTERRUPT). */
-  enqueue(sessionId: string, message: QueuedMessageRecord, front?: boolean): Promise<void>;
+  enqueue(sessionId: string, message: QueuedMessageRecord, front?: boolean, token?: number): Promise<void>;
   /**
    * The queue, in order. With `view.attachments: false`, records come without their
    * attachments (`[]`), which are then never read; with `view.maxBytes`, as `readEvents`'s cap.
@@ -200,7 +212,9 @@ export interface Store {
    * Claims the right to run the session's turns until `now + ttlMs`. Granted when nobody
    * holds it, when `holder` holds it already (a renewal), or when the holder's claim expired
    * before `now`. Returns the lease as it stands after the call: granted iff its holder is
-   * `holder`. Atomic across every instance sharing the store.
+   * `holder`. A grant to a holder that did not hold it just before increments the session's
+   * fencing token (LeaseRecord.token); the token outlives the lease row. Atomic across every
+   * instance sharing the store.
    */
   claimLease(sessionId: string, holder: string, ttlMs: number, now: number): Promise<LeaseRecord>;
   /** Gives the lease up if `holder` holds it; otherwise does nothing. */

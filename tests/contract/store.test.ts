@@ -8,6 +8,7 @@ import type { NewSessionEvent, PermissionResolution, PermissionStatus, SessionEv
 import { createMemoryStore } from '../../src/store/memory.js';
 import { assistantMessageId } from '../../src/store/projection.js';
 import { createPostgresStore } from '../../src/store/postgres.js';
+import { FencedError } from '../../src/store/fenced.js';
 import { ReadCapExceeded } from '../../src/store/read-cap.js';
 import { postgresMigrations } from '../../src/store/postgres-migrations.js';
 import { createSqliteStore } from '../../src/store/sqlite.js';
@@ -605,12 +606,12 @@ function describeStore({ name, open, requirement, openLegacy }: Backend) {
       it('grants a free lease, renews it for its holder and refuses others until it expires', async () => {
         const { id } = await newSession();
         expect(await store.getLease(id)).toBeNull();
-        expect(await store.claimLease(id, 'a', 1000, 10_000)).toEqual({ holder: 'a', expiresAt: 11_000 });
-        expect(await store.claimLease(id, 'b', 1000, 10_500)).toEqual({ holder: 'a', expiresAt: 11_000 });
-        expect(await store.claimLease(id, 'a', 1000, 10_800)).toEqual({ holder: 'a', expiresAt: 11_800 });
-        expect(await store.claimLease(id, 'b', 1000, 11_800)).toEqual({ holder: 'a', expiresAt: 11_800 });
-        expect(await store.claimLease(id, 'b', 1000, 11_801)).toEqual({ holder: 'b', expiresAt: 12_801 });
-        expect(await store.getLease(id)).toEqual({ holder: 'b', expiresAt: 12_801 });
+        expect(await store.claimLease(id, 'a', 1000, 10_000)).toEqual({ holder: 'a', expiresAt: 11_000, token: 1 });
+        expect(await store.claimLease(id, 'b', 1000, 10_500)).toEqual({ holder: 'a', expiresAt: 11_000, token: 1 });
+        expect(await store.claimLease(id, 'a', 1000, 10_800)).toEqual({ holder: 'a', expiresAt: 11_800, token: 1 });
+        expect(await store.claimLease(id, 'b', 1000, 11_800)).toEqual({ holder: 'a', expiresAt: 11_800, token: 1 });
+        expect(await store.claimLease(id, 'b', 1000, 11_801)).toEqual({ holder: 'b', expiresAt: 12_801, token: 2 });
+        expect(await store.getLease(id)).toEqual({ holder: 'b', expiresAt: 12_801, token: 2 });
       });
 
       it('releases only for its holder, and leases are per session', async () => {
@@ -619,11 +620,11 @@ function describeStore({ name, open, requirement, openLegacy }: Backend) {
         await store.claimLease(one.id, 'a', 1000, 0);
         await store.claimLease(two.id, 'b', 1000, 0);
         await store.releaseLease(one.id, 'b');
-        expect(await store.getLease(one.id)).toEqual({ holder: 'a', expiresAt: 1000 });
+        expect(await store.getLease(one.id)).toEqual({ holder: 'a', expiresAt: 1000, token: 1 });
         await store.releaseLease(one.id, 'a');
         expect(await store.getLease(one.id)).toBeNull();
-        expect(await store.claimLease(one.id, 'b', 1000, 5)).toEqual({ holder: 'b', expiresAt: 1005 });
-        expect(await store.getLease(two.id)).toEqual({ holder: 'b', expiresAt: 1000 });
+        expect(await store.claimLease(one.id, 'b', 1000, 5)).toEqual({ holder: 'b', expiresAt: 1005, token: 2 });
+        expect(await store.getLease(two.id)).toEqual({ holder: 'b', expiresAt: 1000, token: 1 });
       });
 
       it('drops the lease with its session', async () => {
@@ -631,6 +632,46 @@ function describeStore({ name, open, requirement, openLegacy }: Backend) {
         await store.claimLease(id, 'a', 1000, 0);
         await store.deleteSession(id);
         expect(await store.getLease(id)).toBeNull();
+      });
+    });
+
+
+    describe('fencing', () => {
+      it('grows the token with every grant to a new holder, not with renewals', async () => {
+        const { id } = await newSession();
+        expect((await store.claimLease(id, 'a', 1000, 0)).token).toBe(1);
+        expect((await store.claimLease(id, 'a', 1000, 500)).token).toBe(1);
+        expect((await store.claimLease(id, 'b', 1000, 2000)).token).toBe(2); // takeover after expiry
+        await store.releaseLease(id, 'b');
+        expect((await store.claimLease(id, 'a', 1000, 2100)).token).toBe(3); // again after loss
+        await store.releaseLease(id, 'a');
+        expect((await store.claimLease(id, 'a', 1000, 2200)).token).toBe(4); // again after its own release
+        expect((await store.getLease(id))?.token).toBe(4);
+      });
+
+      it('refuses an append or an enqueue with an older token, changing nothing', async () => {
+        const { id } = await newSession();
+        const old = (await store.claimLease(id, 'a', 1000, 0)).token;
+        await store.appendEvents(id, [userMessage(id, 'hi')], old);
+        await store.enqueue(id, queued('t2'), false, old);
+        const current = (await store.claimLease(id, 'b', 1000, 5000)).token;
+        expect(current).toBeGreaterThan(old);
+        const before = { session: await store.getSession(id), events: await store.readEvents(id, 0, 100), queue: await store.listQueue(id) };
+
+        // Both append paths: log-only (deltas) and projected (a turn's end), and the queue.
+        await expect(store.appendEvents(id, [delta(id, 'late')], old)).rejects.toBeInstanceOf(FencedError);
+        await expect(store.appendEvents(id, [complete(id)], old)).rejects.toBeInstanceOf(FencedError);
+        await expect(store.enqueue(id, queued('t3'), true, old)).rejects.toBeInstanceOf(FencedError);
+
+        expect(await store.getSession(id)).toEqual(before.session);
+        expect(await store.readEvents(id, 0, 100)).toEqual(before.events);
+        expect(await store.listQueue(id)).toEqual(before.queue);
+
+        // The current holder's writes go through.
+        const [stored] = await store.appendEvents(id, [complete(id)], current);
+        expect(stored?.seq).toBe(before.session!.lastSeq + 1);
+        await store.enqueue(id, queued('t4'), false, current);
+        expect((await store.listQueue(id)).map((m) => m.turnId)).toEqual(['t2', 't4']);
       });
     });
 

@@ -8,15 +8,30 @@ export interface TcpProxy {
   cut(): void;
   /** Accepts and forwards connections again. */
   restore(): void;
+  /**
+   * Stops forwarding in both directions without closing anything: packets stop, as on a
+   * frozen link or VM. What arrives meanwhile is held, in order; new connections are accepted
+   * but hear nothing. Neither side sees an error.
+   */
+  stall(): void;
+  /** Forwards what was held during the stall, in order, and carries on as before. */
+  resume(): void;
 }
 
 /**
  * A loopback TCP proxy in front of a real server, so a test can take that server away from
- * the code under test (and give it back) without stopping it for anyone else.
+ * the code under test (and give it back), or stall the link, without stopping it for anyone else.
  */
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let open = true;
+  /** While stalled: what to forward on resume, in arrival order (both directions). */
+  let held: Array<() => void> | null = null;
+  const forward = (from: Socket, to: Socket) => {
+    const send = (chunk: Buffer) => (to.destroyed ? undefined : to.write(chunk));
+    from.on('data', (chunk: Buffer) => (held ? held.push(() => send(chunk)) : send(chunk)));
+    from.on('end', () => (held ? held.push(() => to.end()) : to.end()));
+  };
   const server: Server = createServer((client) => {
     if (!open) return void client.destroy();
     const upstream = connect({ host: targetHost, port: targetPort });
@@ -28,12 +43,14 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
         upstream.destroy();
       });
     }
-    client.pipe(upstream).pipe(client);
+    forward(client, upstream);
+    forward(upstream, client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   const cut = () => {
     open = false;
+    held = null;
     for (const s of sockets) s.destroy();
   };
   onCleanup(async () => {
@@ -45,6 +62,14 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     cut,
     restore: () => {
       open = true;
+    },
+    stall: () => {
+      held ??= [];
+    },
+    resume: () => {
+      const pending = held ?? [];
+      held = null;
+      for (const send of pending) send();
     },
   };
 }
