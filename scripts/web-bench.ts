@@ -249,7 +249,11 @@ try {
   console.log('\nno token twice: every reload and stream ended with exactly t1 … tN, each rendering a gapless prefix');
 } finally {
   await browser.close();
+  // app.stop() waits for open streams within an unref'd grace timer: with nothing else keeping
+  // the event loop alive this script would exit there (code 13) before the store is closed.
+  const keepAlive = setInterval(() => {}, 1000);
   await app.stop();
+  clearInterval(keepAlive);
   await rm(dataDir, { recursive: true, force: true });
   await rm(webDir, { recursive: true, force: true });
 }
