@@ -379,6 +379,8 @@ export class SessionManager {
     let interrupted: RunningTurn | null = null;
     const answer = await this.exclusive(runner, async () => {
       const { store } = this.options;
+      // Checked again here: the section may have waited for others past the start of stop().
+      if (this.stopping) throw this.unavailable();
       if (input.clientMessageId != null) {
         const first = await store.getClientMessage(sessionId, input.clientMessageId);
         if (first) return first;
@@ -469,12 +471,20 @@ export class SessionManager {
   async stop(): Promise<void> {
     this.stopping = true;
     this.placement.halt();
-    const turns = [...this.runners.values()].flatMap((r) => (r.turn ? [r.turn] : []));
-    for (const turn of turns) {
-      turn.stopReason = 'INTERRUPTED';
-      turn.controller.abort();
-    }
-    await Promise.all(turns.map((t) => t.done));
+    const interruptAll = async () => {
+      const turns = [...this.runners.values()].flatMap((r) => (r.turn ? [r.turn] : []));
+      for (const turn of turns) {
+        turn.stopReason = 'INTERRUPTED';
+        turn.controller.abort();
+      }
+      await Promise.all(turns.map((t) => t.done));
+    };
+    await interruptAll();
+    // Renewals, sweeps and commands (forwarded ones too) already under way when the halt came
+    // still write to the store; the store is closed after this, so they finish first. A sweep
+    // among them may have adopted a session and started its queue: that turn ends too.
+    await this.placement.settle();
+    await interruptAll();
     await this.options.log.drain();
     // Hand the sessions over at once rather than after the leases expire.
     await this.placement.close();
