@@ -162,6 +162,7 @@ export class SessionManager {
       execute: (command) => this.execute(command),
       adopt: (sessionId) => this.adopt(sessionId),
       releaseIfIdle: (sessionId) => this.releaseIfIdle(sessionId),
+      fenced: () => this.options.metrics?.fencedWrite(),
       lost: (sessionId) => this.lost(sessionId),
     });
     this.leases = this.placement.leases;
@@ -170,6 +171,7 @@ export class SessionManager {
       refused: (sessionId, error) => {
         // Seen in the logs as this line, once per refused batch; the turn ends here silently.
         this.logger.warn({ sessionId, token: error.token }, 'write refused: the session was granted to another instance (fenced)');
+        this.options.metrics?.fencedWrite();
         this.leases.forget(sessionId);
         this.lost(sessionId);
       },

@@ -24,6 +24,8 @@ export interface PlacementOptions {
    * that died left unsettled is settled, then the queue runs.
    */
   adopt: (sessionId: string) => Promise<void>;
+  /** A command's write was refused as fenced (counted: switchboard_fenced_writes_total). @default nothing */
+  fenced?: () => void;
   /** After a command ran here (or a sweep adopted the session): gives the lease up if idle. */
   releaseIfIdle: (sessionId: string) => Promise<void>;
   /**
@@ -148,6 +150,7 @@ export class Placement {
           // The store refused a write of the command: another instance was granted the session
           // meanwhile. Nothing of the refused write happened; the command goes to the new holder.
           if (!(error instanceof FencedError)) throw error;
+          this.options.fenced?.();
           if (this.leases.holds(sessionId)) {
             this.leases.forget(sessionId);
             this.options.lost(sessionId);
