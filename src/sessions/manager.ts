@@ -87,6 +87,13 @@ export interface SendMessageInput {
   strategy?: TurnStrategy | null;
 }
 
+/**
+ * A sendMessage as the placement carries it (here or forwarded): with an idempotency key of the
+ * command's own when the client gave none. Placement.run retries a command whose answer did not
+ * come (the holder stalled, then lost the session): the retry must find the first one's effect.
+ */
+type SendMessageCommand = SendMessageInput & { commandKey?: string };
+
 interface RunningTurn {
   turnId: string;
   controller: AbortController;
@@ -361,15 +368,18 @@ export class SessionManager {
     if (this.sendRate && !(await this.sendRate.take(limitKey))) {
       throw new SwitchboardError('RATE_LIMITED', `At most ${this.limits.sendMessagesPerMinute} messages a minute; try again shortly.`);
     }
-    return (await this.placement.run(input.sessionId, { op: 'sendMessage', userId, input })) as {
+    const command: SendMessageCommand = input.clientMessageId != null ? input : { ...input, commandKey: `command:${this.newId()}` };
+    return (await this.placement.run(input.sessionId, { op: 'sendMessage', userId, input: command })) as {
       turnId: string;
       queued: boolean;
       session: SessionRecord;
     };
   }
 
-  private async sendMessageHere(userId: string, input: SendMessageInput) {
+  private async sendMessageHere(userId: string, input: SendMessageCommand) {
     const { sessionId, text } = input;
+    // Recorded with the effect (store.putClientMessage): the client's, else the command's.
+    const idempotencyKey = input.clientMessageId ?? input.commandKey ?? null;
     const strategy = input.strategy ?? 'ENQUEUE';
     const attachments = input.attachments ?? [];
     // The owner's usage comes with the session read that checks ownership: no call of its own.
@@ -383,8 +393,8 @@ export class SessionManager {
       const { store } = this.options;
       // Checked again here: the section may have waited for others past the start of stop().
       if (this.stopping) throw this.unavailable();
-      if (input.clientMessageId != null) {
-        const first = await store.getClientMessage(sessionId, input.clientMessageId);
+      if (idempotencyKey != null) {
+        const first = await store.getClientMessage(sessionId, idempotencyKey);
         if (first) return first;
       }
       // After the idempotency lookup: a retry answers as the first call did, whatever its text.
@@ -413,7 +423,7 @@ export class SessionManager {
         turnId: message.turnId,
         queued: !interrupt && runner.turn?.turnId !== message.turnId,
       };
-      if (input.clientMessageId != null) await store.putClientMessage(sessionId, input.clientMessageId, record);
+      if (idempotencyKey != null) await store.putClientMessage(sessionId, idempotencyKey, record);
       return record;
     });
     const toInterrupt = interrupted as RunningTurn | null;
@@ -498,7 +508,7 @@ export class SessionManager {
   private execute(command: SessionCommand): Promise<unknown> {
     switch (command.op) {
       case 'sendMessage':
-        return this.sendMessageHere(command.userId, command.input as SendMessageInput);
+        return this.sendMessageHere(command.userId, command.input as SendMessageCommand);
       case 'cancelTurn':
         return this.cancelTurnHere(command.userId, command.sessionId);
       case 'respondToPermission':
