@@ -416,7 +416,11 @@ export class SessionManager {
       if (running && maxQueuedMessages > 0 && (await store.listQueue(sessionId)).length >= maxQueuedMessages) {
         throw new SwitchboardError('RATE_LIMITED', `The session's queue is full (${maxQueuedMessages} messages).`);
       }
-      await store.enqueue(sessionId, message, interrupt, this.leases.token(sessionId));
+      // The record goes with the message, in one transaction: a retry that finds the message
+      // finds the record. `queued` as it will be unless the queue is not empty while idle (a
+      // moment after a takeover); the putClientMessage below writes the exact value.
+      const first = idempotencyKey != null ? { id: idempotencyKey, record: { turnId: message.turnId, queued: running !== null && !interrupt } } : undefined;
+      await store.enqueue(sessionId, message, interrupt, this.leases.token(sessionId), first);
       if (running) interrupted = interrupt ? running : null;
       else await this.startNext(sessionId, runner);
       const record = {

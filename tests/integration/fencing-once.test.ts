@@ -45,10 +45,14 @@ describeWithService(services, 'exactly once across a takeover', () => {
     return startTestServer({ store, pubsub, dataDir, leaseTtlMs: LEASE_TTL_MS });
   }
 
+  // Where A's link stalls: at the interrupted turn's end (after everything of the message), or
+  // at the idempotency record's own write after the message's (putClientMessage, whose
+  // statement alone says FOR KEY SHARE here): the record must have gone with the message.
   it.each([
-    ['no clientMessageId', {}],
-    ['a clientMessageId', { clientMessageId: 'm-1' }],
-  ])('a forwarded sendMessage (%s) retried after the holder stalled starts one turn', async (_, extra) => {
+    ['no clientMessageId', {}, 'CANCELLED'],
+    ['a clientMessageId', { clientMessageId: 'm-1' }, 'CANCELLED'],
+    ['no clientMessageId, stalled before its record is refined', {}, 'FOR KEY SHARE'],
+  ])('a forwarded sendMessage (%s) retried after the holder stalled starts one turn', async (_, extra, stallAt) => {
     const proxy = await startTcpProxy(5432);
     const viaProxy = new URL(db.url);
     viaProxy.port = String(proxy.port);
@@ -64,7 +68,7 @@ describeWithService(services, 'exactly once across a takeover', () => {
     // Through B, forwarded to A (the holder). A queues the message and interrupts its turn;
     // the interrupted turn's end is A's next write, and the link stalls there: the message is
     // stored, A's answer never leaves, and A's lease runs out.
-    const stalled = proxy.stallAt('CANCELLED');
+    const stalled = proxy.stallAt(stallAt);
     const answer = b.request(SendMessageMutation, { input: { sessionId: id, text: 'exactly once', strategy: 'INTERRUPT', ...extra } });
     await stalled;
     const result = await answer;
