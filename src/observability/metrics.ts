@@ -55,6 +55,7 @@ export class Metrics {
   private readonly timeToFirstToken: Histogram;
   private readonly permissionsPending: Gauge;
   private readonly agentRequests: Counter<'outcome'>;
+  private readonly fencedWrites: Counter;
 
   constructor() {
     const registers = [this.registry];
@@ -133,6 +134,11 @@ export class Metrics {
       registers,
     });
     this.agentRequests.inc({ outcome: 'ok' }, 0);
+    this.fencedWrites = new Counter({
+      name: 'switchboard_fenced_writes_total',
+      help: "Writes this instance sent that the store refused: the session's lease had gone to another instance (fencing).",
+      registers,
+    });
     processMetrics();
   }
 
@@ -147,6 +153,11 @@ export class Metrics {
         this.tokens.output += event.usage.outputTokens;
       }
     }
+  }
+
+  /** The store refused a write of this instance's as fenced (an older lease's token). */
+  fencedWrite(): void {
+    this.fencedWrites.inc();
   }
 
   /** A turn started running on this instance. */

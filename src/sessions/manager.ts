@@ -87,6 +87,13 @@ export interface SendMessageInput {
   strategy?: TurnStrategy | null;
 }
 
+/**
+ * A sendMessage as the placement carries it (here or forwarded): with an idempotency key of the
+ * command's own when the client gave none. Placement.run retries a command whose answer did not
+ * come (the holder stalled, then lost the session): the retry must find the first one's effect.
+ */
+type SendMessageCommand = SendMessageInput & { commandKey?: string };
+
 interface RunningTurn {
   turnId: string;
   controller: AbortController;
@@ -162,6 +169,7 @@ export class SessionManager {
       execute: (command) => this.execute(command),
       adopt: (sessionId) => this.adopt(sessionId),
       releaseIfIdle: (sessionId) => this.releaseIfIdle(sessionId),
+      fenced: () => this.options.metrics?.fencedWrite(),
       lost: (sessionId) => this.lost(sessionId),
     });
     this.leases = this.placement.leases;
@@ -170,6 +178,7 @@ export class SessionManager {
       refused: (sessionId, error) => {
         // Seen in the logs as this line, once per refused batch; the turn ends here silently.
         this.logger.warn({ sessionId, token: error.token }, 'write refused: the session was granted to another instance (fenced)');
+        this.options.metrics?.fencedWrite();
         this.leases.forget(sessionId);
         this.lost(sessionId);
       },
@@ -359,15 +368,18 @@ export class SessionManager {
     if (this.sendRate && !(await this.sendRate.take(limitKey))) {
       throw new SwitchboardError('RATE_LIMITED', `At most ${this.limits.sendMessagesPerMinute} messages a minute; try again shortly.`);
     }
-    return (await this.placement.run(input.sessionId, { op: 'sendMessage', userId, input })) as {
+    const command: SendMessageCommand = input.clientMessageId != null ? input : { ...input, commandKey: `command:${this.newId()}` };
+    return (await this.placement.run(input.sessionId, { op: 'sendMessage', userId, input: command })) as {
       turnId: string;
       queued: boolean;
       session: SessionRecord;
     };
   }
 
-  private async sendMessageHere(userId: string, input: SendMessageInput) {
+  private async sendMessageHere(userId: string, input: SendMessageCommand) {
     const { sessionId, text } = input;
+    // Recorded with the effect (store.putClientMessage): the client's, else the command's.
+    const idempotencyKey = input.clientMessageId ?? input.commandKey ?? null;
     const strategy = input.strategy ?? 'ENQUEUE';
     const attachments = input.attachments ?? [];
     // The owner's usage comes with the session read that checks ownership: no call of its own.
@@ -379,8 +391,10 @@ export class SessionManager {
     let interrupted: RunningTurn | null = null;
     const answer = await this.exclusive(runner, async () => {
       const { store } = this.options;
-      if (input.clientMessageId != null) {
-        const first = await store.getClientMessage(sessionId, input.clientMessageId);
+      // Checked again here: the section may have waited for others past the start of stop().
+      if (this.stopping) throw this.unavailable();
+      if (idempotencyKey != null) {
+        const first = await store.getClientMessage(sessionId, idempotencyKey);
         if (first) return first;
       }
       // After the idempotency lookup: a retry answers as the first call did, whatever its text.
@@ -402,14 +416,18 @@ export class SessionManager {
       if (running && maxQueuedMessages > 0 && (await store.listQueue(sessionId)).length >= maxQueuedMessages) {
         throw new SwitchboardError('RATE_LIMITED', `The session's queue is full (${maxQueuedMessages} messages).`);
       }
-      await store.enqueue(sessionId, message, interrupt, this.leases.token(sessionId));
+      // The record goes with the message, in one transaction: a retry that finds the message
+      // finds the record. `queued` as it will be unless the queue is not empty while idle (a
+      // moment after a takeover); the putClientMessage below writes the exact value.
+      const first = idempotencyKey != null ? { id: idempotencyKey, record: { turnId: message.turnId, queued: running !== null && !interrupt } } : undefined;
+      await store.enqueue(sessionId, message, interrupt, this.leases.token(sessionId), first);
       if (running) interrupted = interrupt ? running : null;
       else await this.startNext(sessionId, runner);
       const record = {
         turnId: message.turnId,
         queued: !interrupt && runner.turn?.turnId !== message.turnId,
       };
-      if (input.clientMessageId != null) await store.putClientMessage(sessionId, input.clientMessageId, record);
+      if (idempotencyKey != null) await store.putClientMessage(sessionId, idempotencyKey, record);
       return record;
     });
     const toInterrupt = interrupted as RunningTurn | null;
@@ -469,12 +487,20 @@ export class SessionManager {
   async stop(): Promise<void> {
     this.stopping = true;
     this.placement.halt();
-    const turns = [...this.runners.values()].flatMap((r) => (r.turn ? [r.turn] : []));
-    for (const turn of turns) {
-      turn.stopReason = 'INTERRUPTED';
-      turn.controller.abort();
-    }
-    await Promise.all(turns.map((t) => t.done));
+    const interruptAll = async () => {
+      const turns = [...this.runners.values()].flatMap((r) => (r.turn ? [r.turn] : []));
+      for (const turn of turns) {
+        turn.stopReason = 'INTERRUPTED';
+        turn.controller.abort();
+      }
+      await Promise.all(turns.map((t) => t.done));
+    };
+    await interruptAll();
+    // Renewals, sweeps and commands (forwarded ones too) already under way when the halt came
+    // still write to the store; the store is closed after this, so they finish first. A sweep
+    // among them may have adopted a session and started its queue: that turn ends too.
+    await this.placement.settle();
+    await interruptAll();
     await this.options.log.drain();
     // Hand the sessions over at once rather than after the leases expire.
     await this.placement.close();
@@ -486,7 +512,7 @@ export class SessionManager {
   private execute(command: SessionCommand): Promise<unknown> {
     switch (command.op) {
       case 'sendMessage':
-        return this.sendMessageHere(command.userId, command.input as SendMessageInput);
+        return this.sendMessageHere(command.userId, command.input as SendMessageCommand);
       case 'cancelTurn':
         return this.cancelTurnHere(command.userId, command.sessionId);
       case 'respondToPermission':

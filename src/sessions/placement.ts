@@ -1,5 +1,6 @@
 import { sleep, type Clock, type TimerHandle } from '../clock.js';
 import type { PubSub } from '../events/pubsub/types.js';
+import { SwitchboardError } from '../errors.js';
 import { FencedError } from '../store/fenced.js';
 import type { Store } from '../store/types.js';
 import { Cluster, NotHolderError, UnreachableError, type SessionCommand } from './cluster.js';
@@ -23,6 +24,8 @@ export interface PlacementOptions {
    * that died left unsettled is settled, then the queue runs.
    */
   adopt: (sessionId: string) => Promise<void>;
+  /** A command's write was refused as fenced (counted: switchboard_fenced_writes_total). @default nothing */
+  fenced?: () => void;
   /** After a command ran here (or a sweep adopted the session): gives the lease up if idle. */
   releaseIfIdle: (sessionId: string) => Promise<void>;
   /**
@@ -46,6 +49,12 @@ export class Placement {
   private readonly cluster: Cluster;
   private timers: TimerHandle[] = [];
   private stopping = false;
+  /**
+   * What runs here now and writes to the store: renewals, sweeps, commands (local or
+   * forwarded). Stopping waits for them (`settle`): the store is closed after, and a write
+   * still on its way then fails ("Cannot use a pool after calling end") and is logged.
+   */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(private readonly options: PlacementOptions) {
     this.leases = new Leases({
@@ -77,7 +86,7 @@ export class Placement {
     const every = (ms: number, fn: () => Promise<void>) => {
       const slot = this.timers.length;
       const tick = () => {
-        void fn()
+        void this.track(fn())
           .catch(onError)
           .finally(() => {
             if (!this.stopping) this.timers[slot] = clock.setTimeout(tick, ms);
@@ -96,9 +105,15 @@ export class Placement {
     this.timers = [];
   }
 
+  /** Resolves once nothing started before `halt()` (renewal, sweep, command) still runs. */
+  async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
   /** Hands every session over at once (rather than after the leases expire) and stops listening. */
   async close(): Promise<void> {
     this.halt();
+    await this.settle();
     await this.leases.releaseAll(this.options.onError);
     this.cluster.stop();
   }
@@ -108,29 +123,40 @@ export class Placement {
     const { clock, instanceId, leaseTtlMs } = this.options;
     const deadline = clock.now() + 3 * leaseTtlMs;
     for (;;) {
+      // Stopping: another instance (or this one, restarted) takes the command.
+      if (this.stopping) throw new SwitchboardError('SERVICE_UNAVAILABLE', 'The server is shutting down; try again shortly.');
       // A session whose lease this instance holds, fresh (Leases.isFresh), runs here without
       // a claim: a command on a busy session (a queued message, a cancel) costs no write.
       const lease = this.leases.isFresh(sessionId)
         ? { holder: instanceId, expiresAt: this.leases.expiresAt(sessionId)!, token: this.leases.token(sessionId)! }
-        : await this.leases.claim(sessionId);
+        : await this.track(this.leases.claim(sessionId));
       if (lease.holder === instanceId) {
+        if (this.stopping) throw new SwitchboardError('SERVICE_UNAVAILABLE', 'The server is shutting down; try again shortly.');
         const adopting = !this.leases.holds(sessionId);
         this.leases.granted(sessionId, lease);
         try {
-          if (adopting) await this.options.adopt(sessionId);
-          return await this.options.execute(command);
+          // releaseIfIdle inside: it writes too, and stopping waits for it.
+          return await this.track(
+            (async () => {
+              try {
+                if (adopting) await this.options.adopt(sessionId);
+                return await this.options.execute(command);
+              } finally {
+                await this.options.releaseIfIdle(sessionId);
+              }
+            })(),
+          );
         } catch (error) {
           // The store refused a write of the command: another instance was granted the session
           // meanwhile. Nothing of the refused write happened; the command goes to the new holder.
           if (!(error instanceof FencedError)) throw error;
+          this.options.fenced?.();
           if (this.leases.holds(sessionId)) {
             this.leases.forget(sessionId);
             this.options.lost(sessionId);
           }
           if (clock.now() > deadline) throw new Error(`no instance runs session ${sessionId}`, { cause: error });
           continue;
-        } finally {
-          await this.options.releaseIfIdle(sessionId);
         }
       }
       try {
@@ -152,11 +178,22 @@ export class Placement {
         ? (command.input as { sessionId: string }).sessionId
         : command.sessionId;
     if (this.stopping || !this.leases.holds(sessionId)) throw new NotHolderError(`not running session ${sessionId}`);
-    try {
-      return await this.options.execute(command);
-    } finally {
-      await this.options.releaseIfIdle(sessionId);
-    }
+    return this.track(
+      (async () => {
+        try {
+          return await this.options.execute(command);
+        } finally {
+          await this.options.releaseIfIdle(sessionId);
+        }
+      })(),
+    );
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight.add(work);
+    const done = () => this.inFlight.delete(work);
+    work.then(done, done);
+    return work;
   }
 
   /** Keeps this instance's leases; a lease found lost is forgotten and `lost` is told. */

@@ -237,12 +237,13 @@ export function createMemoryStore(): Store {
       return data(sessionId)?.rules.has(toolName) ?? false;
     },
 
-    async enqueue(sessionId, message, front = false, token) {
+    async enqueue(sessionId, message, front = false, token, clientMessage) {
       const d = data(sessionId);
       if (!d) throw new Error(`enqueue: no session ${sessionId}`);
       checkFence(sessionId, token);
       if (front) d.queue.unshift(copyQueued(message));
       else d.queue.push(copyQueued(message));
+      if (clientMessage) d.clientMessages.set(clientMessage.id, { ...clientMessage.record });
     },
     async listQueue(sessionId, view = {}) {
       const bare = (m: QueuedMessageRecord): QueuedMessageRecord => ({ ...m, attachments: [] });

@@ -588,7 +588,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       return rows.length > 0;
     },
 
-    async enqueue(sessionId, message: QueuedMessageRecord, front = false, token) {
+    async enqueue(sessionId, message: QueuedMessageRecord, front = false, token, clientMessage) {
       await transaction(async (client) => {
         // Positions are computed from the current ones: two instances enqueueing at once
         // must not pick the same.
@@ -602,6 +602,14 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
            VALUES ($1, COALESCE((SELECT ${next} FROM queue WHERE session_id = $1), 0), $2, $3)`,
           [sessionId, message.turnId, toJson(message)],
         );
+        if (clientMessage) {
+          await run(
+            client,
+            `INSERT INTO client_messages (session_id, client_message_id, turn_id, queued) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (session_id, client_message_id) DO UPDATE SET turn_id = excluded.turn_id, queued = excluded.queued`,
+            [sessionId, clientMessage.id, clientMessage.record.turnId, clientMessage.record.queued],
+          );
+        }
       });
     },
     async listQueue(sessionId, view = {}) {

@@ -9,6 +9,7 @@ import { toMessage, toSession, type MessageRow, type SessionRow } from './rows.j
 import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
 import type {
+  ClientMessageRecord,
   ConfigRecord,
   CreateSessionOutcome,
   LeaseRecord,
@@ -275,9 +276,11 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
     return { holder: row.holder, expiresAt: row.expires_at, token: q.getFence.get(sessionId)?.fence ?? 0 };
   });
 
-  const enqueue = db.transaction((sessionId: string, message: QueuedMessageRecord, front: boolean, token: number | undefined) => {
+  type ClientMessage = { id: string; record: ClientMessageRecord };
+  const enqueue = db.transaction((sessionId: string, message: QueuedMessageRecord, front: boolean, token: number | undefined, clientMessage?: ClientMessage) => {
     checkFence(sessionId, token);
     (front ? q.enqueueFront : q.enqueueBack).run(sessionId, sessionId, message.turnId, JSON.stringify(message));
+    if (clientMessage) q.putClientMessage.run(sessionId, clientMessage.id, clientMessage.record.turnId, clientMessage.record.queued ? 1 : 0);
   });
 
   const append = db.transaction((sessionId: string, events: NewSessionEvent[], token?: number): SessionEvent[] => {
@@ -386,8 +389,8 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
     async hasPermissionRule(sessionId, toolName) {
       return q.hasRule.get(sessionId, toolName) !== undefined;
     },
-    async enqueue(sessionId, message: QueuedMessageRecord, front = false, token) {
-      enqueue(sessionId, message, front, token);
+    async enqueue(sessionId, message: QueuedMessageRecord, front = false, token, clientMessage) {
+      enqueue(sessionId, message, front, token, clientMessage);
     },
     async listQueue(sessionId, view = {}) {
       const bare = view.attachments === false;

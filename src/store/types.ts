@@ -192,8 +192,18 @@ export interface Store {
   addPermissionRule(sessionId: string, toolName: string): Promise<void>;
   hasPermissionRule(sessionId: string, toolName: string): Promise<boolean>;
 
-  /** Queues a message at the tail, or at the head with `front` (INTERRUPT). */
-  enqueue(sessionId: string, message: QueuedMessageRecord, front?: boolean, token?: number): Promise<void>;
+  /**
+   * Queues a message at the tail, or at the head with `front` (INTERRUPT). With `clientMessage`,
+   * its record is written in the same transaction: a retry finds the record whenever it finds
+   * the message (exactly once across a takeover; `putClientMessage` may refine it after).
+   */
+  enqueue(
+    sessionId: string,
+    message: QueuedMessageRecord,
+    front?: boolean,
+    token?: number,
+    clientMessage?: { id: string; record: ClientMessageRecord },
+  ): Promise<void>;
   /**
    * The queue, in order. With `view.attachments: false`, records come without their
    * attachments (`[]`), which are then never read; with `view.maxBytes`, as `readEvents`'s cap.

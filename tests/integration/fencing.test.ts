@@ -97,6 +97,13 @@ describeWithService(services, 'fencing: a stalled lease holder', () => {
     expect(end).toMatchObject({ reason: 'INTERRUPTED' });
     const after = events.filter((e) => e.seq > end.seq && e.turnId === turnId);
     expect(after.map((e) => `${e.seq} ${e.type}`), 'events of the turn after its end').toEqual([]);
+    // What an operator sees of it: A counts the writes the store refused it.
+    const scrape = async (server: TestServer) => {
+      const text = await (await fetch(`${server.origin}/metrics`)).text();
+      return Number(/^switchboard_fenced_writes_total (\d+)/m.exec(text)?.[1] ?? NaN);
+    };
+    expect(await scrape(a)).toBeGreaterThan(0);
+    expect(await scrape(b)).toBe(0);
     expect((await store.getSession(id))!.lastSeq, 'A wrote nothing after its link came back').toBe(atResume);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     // Nor did A publish any: nothing of the turn went out after its end.

@@ -16,6 +16,11 @@ export interface TcpProxy {
   stall(): void;
   /** Forwards what was held during the stall, in order, and carries on as before. */
   resume(): void;
+  /**
+   * Stalls (as `stall`) the moment a chunk from the client contains `pattern`, that chunk
+   * held too: to stall between two writes of the code under test. Resolves when it has.
+   */
+  stallAt(pattern: string): Promise<void>;
 }
 
 /**
@@ -27,9 +32,18 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   let open = true;
   /** While stalled: what to forward on resume, in arrival order (both directions). */
   let held: Array<() => void> | null = null;
-  const forward = (from: Socket, to: Socket) => {
+  let trigger: { pattern: string; fired: () => void } | null = null;
+  const forward = (from: Socket, to: Socket, fromClient: boolean) => {
     const send = (chunk: Buffer) => (to.destroyed ? undefined : to.write(chunk));
-    from.on('data', (chunk: Buffer) => (held ? held.push(() => send(chunk)) : send(chunk)));
+    from.on('data', (chunk: Buffer) => {
+      if (fromClient && trigger && !held && chunk.includes(trigger.pattern)) {
+        held = [];
+        trigger.fired();
+        trigger = null;
+      }
+      if (held) held.push(() => send(chunk));
+      else send(chunk);
+    });
     from.on('end', () => (held ? held.push(() => to.end()) : to.end()));
   };
   const server: Server = createServer((client) => {
@@ -43,8 +57,8 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
         upstream.destroy();
       });
     }
-    forward(client, upstream);
-    forward(upstream, client);
+    forward(client, upstream, true);
+    forward(upstream, client, false);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
@@ -66,6 +80,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     stall: () => {
       held ??= [];
     },
+    stallAt: (pattern) => new Promise<void>((resolve) => (trigger = { pattern, fired: resolve })),
     resume: () => {
       const pending = held ?? [];
       held = null;
