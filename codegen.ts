@@ -6,44 +6,29 @@ import type { CodegenConfig } from '@graphql-codegen/cli';
  * (src/client/documents.ts) become TypedDocumentNodes. `npm run codegen` regenerates tests/gql
  * and src/client/gql; a test fails when it is out of step.
  */
+/** The client preset, as every target of typed documents here uses it. */
+const typedDocuments = (documents: string[]) => ({
+  documents,
+  preset: 'client' as const,
+  presetConfig: { fragmentMasking: false },
+  config: {
+    useTypeImports: true,
+    enumsAsTypes: true,
+    scalars: { DateTime: 'string', JSON: 'unknown' },
+  },
+});
+
 const config: CodegenConfig = {
   schema: 'schema.graphql',
   emitLegacyCommonJSImports: false,
   ignoreNoDocuments: false,
   generates: {
-    'tests/gql/': {
-      documents: ['tests/**/*.ts', '!tests/gql/**'],
-      preset: 'client',
-      presetConfig: { fragmentMasking: false },
-      config: {
-        useTypeImports: true,
-        enumsAsTypes: true,
-        scalars: { DateTime: 'string', JSON: 'unknown' },
-      },
-    },
+    'tests/gql/': typedDocuments(['tests/**/*.ts', '!tests/gql/**']),
     // The client library's own operations (switchboard/client), so it ships without the tests'.
-    'src/client/gql/': {
-      documents: ['src/client/documents.ts'],
-      preset: 'client',
-      presetConfig: { fragmentMasking: false },
-      config: {
-        useTypeImports: true,
-        enumsAsTypes: true,
-        scalars: { DateTime: 'string', JSON: 'unknown' },
-      },
-    },
+    'src/client/gql/': typedDocuments(['src/client/documents.ts']),
     // The web app's operations, next to the components that use them (the client library's
     // fragments included, which they spread).
-    'web/src/gql/': {
-      documents: ['web/src/**/*.tsx', 'src/client/documents.ts'],
-      preset: 'client',
-      presetConfig: { fragmentMasking: false },
-      config: {
-        useTypeImports: true,
-        enumsAsTypes: true,
-        scalars: { DateTime: 'string', JSON: 'unknown' },
-      },
-    },
+    'web/src/gql/': typedDocuments(['web/src/**/*.tsx', 'src/client/documents.ts']),
     // Apollo Client's InMemoryCache must know the union's members to match `... on Event`
     // fragments; without possibleTypes it silently drops those fields.
     'tests/gql/possible-types.ts': {
