@@ -109,20 +109,7 @@ function apply(view: SessionView, event: Exclude<ClientEvent, EventOf<'TextDelta
       return { ...view, items: [...view.items, item] };
     }
     case 'PermissionRequestEvent': {
-      const { request } = event;
-      const item: PermissionItem = {
-        kind: 'permission',
-        key: `permission:${request.requestId}`,
-        turnId,
-        requestId: request.requestId,
-        toolName: request.toolName,
-        command: request.command ?? null,
-        description: request.description ?? null,
-        expiresAt: request.expiresAt ?? null,
-        status: 'PENDING',
-        resolution: null,
-        alwaysAllow: false,
-      };
+      const item = pendingPermission(event.request, turnId);
       return {
         ...view,
         status: 'AWAITING_PERMISSION',
@@ -238,19 +225,7 @@ function fromSnapshot(session: SessionSnapshotFieldsFragment): SessionView {
       });
     }
   }
-  const pendingPermissions: PermissionItem[] = session.pendingPermissions.map((p) => ({
-    kind: 'permission',
-    key: `permission:${p.requestId}`,
-    turnId: null,
-    requestId: p.requestId,
-    toolName: p.toolName,
-    command: p.command ?? null,
-    description: p.description ?? null,
-    expiresAt: p.expiresAt ?? null,
-    status: 'PENDING',
-    resolution: null,
-    alwaysAllow: false,
-  }));
+  const pendingPermissions = session.pendingPermissions.map((p) => pendingPermission(p, null));
   items.push(...pendingPermissions);
   return {
     ...emptyView,
@@ -286,4 +261,24 @@ function updateLast<T extends ConversationItem>(
     }
   }
   return null;
+}
+
+/** A permission request as the view shows it while it waits for an answer. */
+function pendingPermission(
+  request: { requestId: string; toolName: string; command?: string | null; description?: string | null; expiresAt?: string | null },
+  turnId: string | null,
+): PermissionItem {
+  return {
+    kind: 'permission',
+    key: `permission:${request.requestId}`,
+    turnId,
+    requestId: request.requestId,
+    toolName: request.toolName,
+    command: request.command ?? null,
+    description: request.description ?? null,
+    expiresAt: request.expiresAt ?? null,
+    status: 'PENDING',
+    resolution: null,
+    alwaysAllow: false,
+  };
 }
