@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { appendFile, cp, mkdtemp, readFile, rm, stat, symlink } from 'node:fs/promises';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -28,17 +28,28 @@ async function watchDist(dir: string, done: Promise<unknown>) {
   const seen = new Set<string>();
   let finished = false;
   void done.finally(() => (finished = true)).catch(() => {});
+  const dist = join(dir, 'dist');
+  const inode = () => {
+    try {
+      return statSync(dist).ino;
+    } catch {
+      return null;
+    }
+  };
   while (!finished) {
-    const dist = join(dir, 'dist');
+    // A sample is two reads (the listing, then web/index.html); if dist was renamed between
+    // them, they looked at two different folders and say nothing about either: sample again.
+    const before = inode();
     let names: string[] | null = null;
     try {
       names = readdirSync(dist);
     } catch {
-      seen.add('absent');
+      names = null;
     }
-    if (names) {
-      const whole = names.includes('.build-stamp') && names.includes('main.js') && existsSync(join(dist, 'web/index.html'));
-      seen.add(whole ? 'whole' : `partial: ${names.length} entries`);
+    const whole = names !== null && names.includes('.build-stamp') && names.includes('main.js') && existsSync(join(dist, 'web/index.html'));
+    if (before === inode()) {
+      if (before === null || names === null) seen.add('absent');
+      else seen.add(whole ? 'whole' : `partial: ${names.length} entries`);
     }
     await new Promise((resolve) => setImmediate(resolve));
   }
