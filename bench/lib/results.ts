@@ -3,7 +3,7 @@ import { cpus, totalmem, type as osType, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { chartHeading, writeLatencyChart, type LatencyPanel } from './chart.js';
 
-/** One printable table of a scenario: the same rows go to the console, the JSON and the README. */
+/** One printable table of a scenario: the same rows go to the console, the JSON and docs/performance.md. */
 export interface Table {
   title: string;
   columns: string[];
