@@ -2,7 +2,7 @@
  * switchboard/client beside Apollo Client: Apollo for queries and mutations (and its cache),
  * the library for the session's events over graphql-ws, which resumes with the current
  * `after` where Apollo's GraphQLWsLink would replay from its first variables.
- * Type-checked by `npm run typecheck`; see README "Client library".
+ * Type-checked by `npm run typecheck`; see docs/client.md.
  */
 import { ApolloClient, HttpLink, InMemoryCache } from '@apollo/client';
 import { createClient } from 'graphql-ws';

@@ -2,7 +2,7 @@
  * switchboard/client with graphql-ws alone: seed a view from one query, then follow the
  * session's events from its lastSeq. `openSession` is a small store a UI can subscribe to
  * (React: `useSyncExternalStore(store.subscribe, store.getView)`).
- * Type-checked by `npm run typecheck`; see README "Client library".
+ * Type-checked by `npm run typecheck`; see docs/client.md.
  */
 import { print } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';

@@ -1,7 +1,7 @@
 /**
  * switchboard/client beside urql: urql for queries and mutations, the library for the
  * session's events over graphql-ws (or graphql-sse), resuming with the current `after`.
- * Type-checked by `npm run typecheck`; see README "Client library".
+ * Type-checked by `npm run typecheck`; see docs/client.md.
  */
 import { Client, cacheExchange, fetchExchange } from '@urql/core';
 import { createClient } from 'graphql-sse';

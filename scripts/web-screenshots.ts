@@ -1,5 +1,5 @@
 /**
- * Takes the README's screenshots of the web app (docs/web-app*.png) in Debian's Chromium,
+ * Takes the web app's screenshots for README.md and docs/web-app.md (docs/web-app*.png) in Debian's Chromium,
  * against a server with the demo agent: `npm run build && tsx scripts/web-screenshots.ts`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -31,7 +31,7 @@ async function fakeProvider(): Promise<FakeProvider> {
   return fake;
 }
 
-/** The environment of each recipe, as the README gives it, with the fake server's URL. */
+/** The environment of each recipe, as docs/agents.md gives it, with the fake server's URL. */
 const RECIPES: Record<ProviderName, (fake: FakeProvider) => Record<string, string>> = {
   anthropic: (fake) => ({ AGENT: 'anthropic', ANTHROPIC_API_KEY: API_KEY, ANTHROPIC_BASE_URL: fake.anthropicBaseUrl }),
   openai: (fake) => ({ AGENT: 'openai', OPENAI_BASE_URL: fake.openaiBaseUrl, MODELS: 'llama3.2' }),
