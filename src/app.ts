@@ -10,7 +10,7 @@ import type { Agent } from './agents/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { createAuthenticator, type AuthOptions } from './auth.js';
 import { toGraphQLError } from './errors.js';
-import { EventLog } from './events/log.js';
+import { EventLog } from './log/event-log.js';
 import { createMemoryPubSub } from './events/pubsub/memory.js';
 import type { PubSub } from './events/pubsub/types.js';
 import { schema, type Context } from './schema/index.js';

@@ -1,13 +1,9 @@
 import { createAgentFromConfig } from './agents/index.js';
 import { createApp } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
-import { createMemoryPubSub } from './events/pubsub/memory.js';
-import type { PubSub } from './events/pubsub/types.js';
+import { openPubSub, openSendRate, openStore } from './backends.js';
+import { ConfigError, loadConfig } from './config.js';
 import { errorSink } from './observability/error-sink.js';
 import { createLogger, defaultLogger, type Logger } from './observability/logger.js';
-import { stallBounds } from './sessions/stall-bounds.js';
-import { StoreOpenError } from './store/sqlite.js';
-import type { Store } from './store/types.js';
 
 /** Made once the configuration is read; JSON lines on stdout at LOG_LEVEL. */
 let logger: Logger | null = null;
@@ -68,62 +64,6 @@ async function main() {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
-}
-
-/** PostgreSQL with DATABASE_URL, else the embedded SQLite file. Backend modules load only when used. */
-async function openStore(config: Config, onError: (error: unknown) => void): Promise<Store | undefined> {
-  if (config.databaseUrl === null) {
-    const { createThreadedSqliteStore } = await import('./store/sqlite-thread.js');
-    const { join } = await import('node:path');
-    try {
-      return createThreadedSqliteStore({ path: join(config.dataDir, 'switchboard.db') });
-    } catch (error) {
-      if (error instanceof StoreOpenError) {
-        throw new ConfigError(`DATA_DIR=${JSON.stringify(config.dataDir)} is not usable: ${error.reason} (${error.path})`);
-      }
-      throw error;
-    }
-  }
-  const { createPostgresStore, PostgresStoreOpenError } = await import('./store/postgres.js');
-  try {
-    // Bounded by the lease TTL: a stalled link fails a query before the lease could lapse unseen.
-    const { statementTimeoutMs, queryTimeoutMs, keepAliveInitialDelayMs } = stallBounds(config.leaseTtlMs);
-    return await createPostgresStore({
-      connectionString: config.databaseUrl,
-      onError,
-      statementTimeoutMs,
-      queryTimeoutMs,
-      keepAliveInitialDelayMs,
-      connectionTimeoutMs: queryTimeoutMs,
-    });
-  } catch (error) {
-    if (error instanceof PostgresStoreOpenError) {
-      throw new ConfigError(`DATABASE_URL is not usable: ${error.reason} (${error.target})`);
-    }
-    throw error;
-  }
-}
-
-/** Redis with REDIS_URL, so several instances share events; else in-process. */
-async function openPubSub(config: Config, onError: (error: unknown) => void): Promise<PubSub> {
-  if (config.redisUrl === null) return createMemoryPubSub();
-  const { createRedisPubSub } = await import('./events/pubsub/redis.js');
-  return createRedisPubSub({ url: config.redisUrl, onError, publishTimeoutMs: stallBounds(config.leaseTtlMs).redisPublishTimeoutMs });
-}
-
-/**
- * With REDIS_URL, SEND_MESSAGES_PER_MINUTE is one budget for all instances together, kept in
- * Redis (each instance's own while Redis is away); else this process's own.
- */
-async function openSendRate(config: Config, onError: (error: unknown) => void) {
-  if (config.redisUrl === null || config.limits.sendMessagesPerMinute === 0) return undefined;
-  const { createRedisRate } = await import('./sessions/redis-rate.js');
-  return createRedisRate({
-    url: config.redisUrl,
-    capacity: config.limits.sendMessagesPerMinute,
-    onError,
-    timeoutMs: stallBounds(config.leaseTtlMs).redisRateTimeoutMs,
-  });
 }
 
 main().catch((error: unknown) => {

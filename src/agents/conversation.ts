@@ -1,5 +1,5 @@
-import type { MessageRecord } from '../store/types.js';
 import type { AssistantContent, ModelMessage } from './providers/types.js';
+import type { ConversationMessage } from './types.js';
 
 /** The result sent for a tool call that never got one (the turn was stopped while it ran). */
 export const UNFINISHED_TOOL_RESULT = 'The tool call did not finish: the turn was stopped before it had a result.';
@@ -18,7 +18,7 @@ export const UNFINISHED_TOOL_RESULT = 'The tool call did not finish: the turn wa
  * Reasoning blocks are not stored, so they are not rebuilt: providers need them only within
  * the turn that made them, where the loop keeps them.
  */
-export function conversationOf(history: readonly MessageRecord[]): ModelMessage[] {
+export function conversationOf(history: readonly ConversationMessage[]): ModelMessage[] {
   const messages: ModelMessage[] = [];
   for (const message of history) {
     if (message.role === 'USER') {

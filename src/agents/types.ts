@@ -1,5 +1,3 @@
-import type { AttachmentRecord, MessageRecord } from '../store/types.js';
-
 /** What an agent yields while it runs a turn. The session manager maps these to SessionEvents. */
 export type AgentEvent =
   /** A piece of the current text block. */
@@ -27,15 +25,53 @@ export interface PermissionAsk {
   description?: string;
 }
 
+/**
+ * One message of the conversation before a turn (AgentTurn.history). An assistant message
+ * holds the text of one text block and the tool calls that followed it, with their results.
+ * The store's messages have this shape: the session manager hands them over as they are.
+ */
+export interface ConversationMessage {
+  id: string;
+  role: 'USER' | 'ASSISTANT';
+  text: string;
+  /** The turn the message belongs to. */
+  turnId: string;
+  /** When it was stored, ISO 8601. */
+  createdAt: string;
+  /** Empty for a user's message. */
+  toolCalls: ConversationToolCall[];
+}
+
+/** A tool call of an earlier assistant message, with what it gave back. */
+export interface ConversationToolCall {
+  toolUseId: string;
+  toolName: string;
+  /** What the model asked the tool to do. */
+  input: unknown;
+  /** The tool's result; null when the call never finished (its turn was stopped while it ran). */
+  result: string | null;
+  /** The result is an error (the call failed or was denied). */
+  isError: boolean;
+}
+
+/** A file the user sent with the message. */
+export interface Attachment {
+  name: string;
+  /** e.g. `image/png`. */
+  mediaType: string;
+  /** The file's bytes, base64. */
+  dataBase64: string;
+}
+
 /** Everything an agent gets for one turn. */
 export interface AgentTurn {
   sessionId: string;
   turnId: string;
   model: string;
   text: string;
-  attachments: AttachmentRecord[];
+  attachments: Attachment[];
   /** The conversation before this turn, oldest first. */
-  history: MessageRecord[];
+  history: ConversationMessage[];
   /** Absolute path of the session's own folder; tools must stay inside it. */
   workspace: string;
   /** Aborted when the turn is cancelled, interrupted or the server stops: stop promptly. */

@@ -37,7 +37,7 @@ function processMetrics(): Registry {
  * several apps in one process do not add into each other. Counted where things happen:
  * delivery in the transports (transport/ws-adapter.ts; Yoga's streams for SSE:
  * observability/stream-metrics.ts), events and completed turns at the log's append
- * (events/log.ts), turn timing in sessions/turn.ts, permission waits in sessions/permissions.ts,
+ * (log/event-log.ts), turn timing in sessions/turn.ts, permission waits in sessions/permissions.ts,
  * model requests in the agents' loop (through `AgentTurn.onModelRequest`).
  */
 export class Metrics {

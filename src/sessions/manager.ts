@@ -4,7 +4,7 @@ import { setTimeoutAt, type Clock } from '../clock.js';
 import type { Agent } from '../agents/types.js';
 import { badInput, conflict, notFound, SwitchboardError } from '../errors.js';
 import { SessionCursor } from '../events/cursor.js';
-import type { EventLog } from '../events/log.js';
+import type { EventLog } from '../log/event-log.js';
 import type { PubSub } from '../events/pubsub/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import { sessionTopic, type SessionTopicMessage } from '../events/topics.js';

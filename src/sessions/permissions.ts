@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '../clock.js';
-import type { EventLog } from '../events/log.js';
+import type { EventLog } from '../log/event-log.js';
 import type { PermissionMode, PermissionResolution, PermissionStatus } from '../events/types.js';
 import { permissionStatusOf } from '../events/types.js';
 import type { PermissionAsk } from '../agents/types.js';

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import { AgentError, type Agent, type AgentEvent, type AgentTurn } from '../agents/types.js';
-import type { EventLog } from '../events/log.js';
+import type { EventLog } from '../log/event-log.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { NewSessionEvent, SessionEventBody, StopReason, Usage } from '../events/types.js';
 import type { Logger } from '../observability/logger.js';

@@ -2,7 +2,7 @@
  * A write carried a fencing token older than the session's: another instance has been granted
  * the session's lease since this one's was. The store refused it inside the write itself, so
  * nothing of it was stored. Not an outage: trying again can never succeed, and the writer must
- * stop acting for the session at once (sessions/manager.ts, events/log.ts).
+ * stop acting for the session at once (sessions/manager.ts, log/event-log.ts).
  */
 export class FencedError extends Error {
   override name = 'FencedError';

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { NewSessionEvent, SessionEvent, SessionStatus } from '../events/types.js';
 import { FencedError, isFenced } from './fenced.js';
 import { projectionOf, type ProjectionOp } from './projection.js';
@@ -460,14 +461,24 @@ function capped<P extends unknown[], R>(
 }
 
 /**
+ * better-sqlite3, loaded with the first database opened rather than with this module: every
+ * app imports this module for its default store (app.ts), and a process on PostgreSQL, which
+ * opens no SQLite file, must not load the native driver. Loaded as an import would be, outside
+ * StoreOpenError: a driver that cannot load is no fault of the store's file.
+ */
+let driver: typeof Database | undefined;
+const sqliteDriver = () => (driver ??= createRequire(import.meta.url)('better-sqlite3') as typeof Database);
+
+/**
  * Opens (creating it and its folder if missing) and migrates the database; a file that is
  * not a database, an unwritable folder and the like throw StoreOpenError.
  */
 export function openSqliteDatabase(path: string, busyTimeoutMs = 5000): Database.Database {
+  const Driver = sqliteDriver();
   let db: Database.Database | undefined;
   try {
     if (path !== ':memory:') makeFolder(dirname(path));
-    db = new Database(path, { timeout: busyTimeoutMs });
+    db = new Driver(path, { timeout: busyTimeoutMs });
     db.pragma('journal_mode = WAL');
     // WAL + NORMAL: a commit survives a process crash; only an OS crash may lose the last ones.
     db.pragma('synchronous = NORMAL');

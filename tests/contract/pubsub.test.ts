@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { createMemoryPubSub } from '../../src/events/pubsub/memory.js';
 import { createRedisPubSub, type RedisPubSubOptions } from '../../src/events/pubsub/redis.js';
 import { PUBSUB_RESYNC, type PubSub, type Unsubscribe } from '../../src/events/pubsub/types.js';
+import { logError } from '../../src/observability/error-sink.js';
 import { uniqueId } from '../utils/events.js';
 import { createQueue, type AwaitableQueue } from '../utils/queue.js';
 import { REDIS_URL, requireRedis, requireRedisServer, startRedis } from '../utils/redis.js';
@@ -28,7 +29,7 @@ const keyPrefix = `${uniqueId('switchboard-test')}:`;
 
 const backends: Backend[] = [
   { name: 'memory', make: createMemoryPubSub },
-  { name: 'redis', requirement: redis, make: () => connectRedis({ url: REDIS_URL, keyPrefix }) },
+  { name: 'redis', requirement: redis, make: () => connectRedis({ url: REDIS_URL, keyPrefix, onError: logError }) },
 ];
 
 for (const backend of backends) describePubSub(backend);
@@ -240,7 +241,7 @@ describeWithService(redis, 'PubSub redis: several instances', () => {
   const unsubscribes: Array<() => void> = [];
 
   beforeAll(async () => {
-    [a, b] = await Promise.all([connectRedis({ url: REDIS_URL, keyPrefix }), connectRedis({ url: REDIS_URL, keyPrefix })]);
+    [a, b] = await Promise.all([connectRedis({ url: REDIS_URL, keyPrefix, onError: logError }), connectRedis({ url: REDIS_URL, keyPrefix, onError: logError })]);
   });
   afterAll(async () => {
     for (const unsubscribe of unsubscribes) unsubscribe();
@@ -300,7 +301,7 @@ describeWithService(redis, 'PubSub redis: several instances', () => {
   it('publishes issued while an instance first connects wait for the connection, in order', async () => {
     const topic = uniqueId('topic');
     const onB = await listen(b, topic);
-    const starting = createRedisPubSub({ url: REDIS_URL, keyPrefix });
+    const starting = createRedisPubSub({ url: REDIS_URL, keyPrefix, onError: logError });
     try {
       const sent = Array.from({ length: 10 }, (_, i) => i);
       await Promise.all(sent.map((n) => starting.publish(topic, n)));

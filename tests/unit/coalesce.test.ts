@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createCoalescer, type CoalescerOptions } from '../../src/events/coalesce.js';
+import { createCoalescer, type CoalescerOptions } from '../../src/log/coalesce.js';
 import type { NewSessionEvent } from '../../src/events/types.js';
 import { complete, delta, textComplete, userMessage } from '../utils/events.js';
 import { createManualClock, type ManualClock } from '../utils/manual-clock.js';

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { EventLog } from '../../src/events/log.js';
+import { EventLog } from '../../src/log/event-log.js';
 import { createMemoryPubSub } from '../../src/events/pubsub/memory.js';
 import type { PubSub } from '../../src/events/pubsub/types.js';
 import { sessionTopic, type SessionTopicMessage } from '../../src/events/topics.js';

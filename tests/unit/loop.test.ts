@@ -5,8 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createModelAgent, DEFAULT_SYSTEM_PROMPT, type ModelAgentOptions } from '../../src/agents/loop.js';
 import { UNFINISHED_TOOL_RESULT } from '../../src/agents/conversation.js';
 import type { ModelPart } from '../../src/agents/providers/types.js';
-import { AgentError, type AgentEvent, type AgentTurn, type PermissionAsk } from '../../src/agents/types.js';
-import type { MessageRecord } from '../../src/store/types.js';
+import { AgentError, type AgentEvent, type AgentTurn, type ConversationMessage, type PermissionAsk } from '../../src/agents/types.js';
 import { createManualClock, settle, type ManualClock } from '../utils/manual-clock.js';
 import { answer, createScriptedProvider, providerError, type ScriptedProvider } from '../utils/scripted-provider.js';
 
@@ -40,7 +39,7 @@ interface Run {
 /** Runs one turn in the background, answering every permission request with `allow`. */
 function start(
   text: string,
-  { history = [], allow = true, options = {} }: { history?: MessageRecord[]; allow?: boolean; options?: Partial<ModelAgentOptions> } = {},
+  { history = [], allow = true, options = {} }: { history?: ConversationMessage[]; allow?: boolean; options?: Partial<ModelAgentOptions> } = {},
 ): Run {
   const controller = new AbortController();
   const events: AgentEvent[] = [];
@@ -507,7 +506,7 @@ describe('aborting', () => {
 
 describe('the conversation', () => {
   const at = '2024-01-01T00:00:00.000Z';
-  const message = (m: Partial<MessageRecord> & Pick<MessageRecord, 'role' | 'text'>): MessageRecord => ({
+  const message = (m: Partial<ConversationMessage> & Pick<ConversationMessage, 'role' | 'text'>): ConversationMessage => ({
     id: `m${Math.random()}`,
     turnId: 't0',
     createdAt: at,
@@ -516,7 +515,7 @@ describe('the conversation', () => {
   });
 
   it('is rebuilt from the history, tool calls and results in order, then this turn’s message', async () => {
-    const history: MessageRecord[] = [
+    const history: ConversationMessage[] = [
       message({ role: 'USER', text: 'look around' }),
       message({
         role: 'ASSISTANT',

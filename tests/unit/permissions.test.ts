@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { EventLog } from '../../src/events/log.js';
+import { EventLog } from '../../src/log/event-log.js';
 import { createMemoryPubSub } from '../../src/events/pubsub/memory.js';
 import type { PermissionMode, SessionEvent } from '../../src/events/types.js';
 import { PermissionGate } from '../../src/sessions/permissions.js';

@@ -51,7 +51,7 @@ export interface OwnRedis {
  *
  * @example
  * const redis = await startRedis();
- * const pubsub = createRedisPubSub({ url: redis.url });
+ * const pubsub = createRedisPubSub({ url: redis.url, onError: () => {} });
  * await redis.restart(); // every connection drops; Redis comes back empty
  */
 export async function startRedis(timeoutMs = 10_000): Promise<OwnRedis> {

@@ -1,5 +1,4 @@
 import { Redis, type RedisOptions, type RedisStatus } from 'ioredis';
-import { logError } from '../../observability/error-sink.js';
 import { PUBSUB_RESYNC, type PubSub, type Unsubscribe } from './types.js';
 
 export interface RedisPubSubOptions {
@@ -9,10 +8,10 @@ export interface RedisPubSubOptions {
    * Where connection errors, failed re-subscriptions, unreadable messages and throwing
    * listeners are reported. It never throws into ioredis. Repeats of one error of one
    * connection (a refused reconnect every two seconds during an outage) are reported once
-   * per `errorIntervalMs`, with how many were held back.
-   * @default logged at `error`
+   * per `errorIntervalMs`, with how many were held back. Required, with no logging default:
+   * events/ imports nothing above it (the server passes `errorSink(log)`).
    */
-  onError?: (error: unknown) => void;
+  onError: (error: unknown) => void;
   /**
    * Prefix of every Redis channel; a topic `session:abc` travels on `switchboard:session:abc`.
    * Instances that serve the same sessions must use the same prefix.
@@ -80,7 +79,7 @@ interface Channel {
  * Connection errors go to `onError` (rate-limited); ioredis reconnects by itself, forever.
  *
  * @example
- * const pubsub = createRedisPubSub({ url: 'redis://127.0.0.1:6379' });
+ * const pubsub = createRedisPubSub({ url: 'redis://127.0.0.1:6379', onError: console.error });
  * const stop = pubsub.subscribe('session:abc', (payload) => console.log(payload));
  * await stop.ready;
  * await pubsub.publish('session:abc', { kind: 'events', events: [] });
@@ -90,7 +89,7 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
   const pingTimeoutMs = options.pingTimeoutMs ?? 1000;
   const publishTimeoutMs = options.publishTimeoutMs ?? 2000;
   const maxReconnectDelayMs = options.maxReconnectDelayMs ?? 2000;
-  const report = createReporter(options.onError ?? logError, options.errorIntervalMs ?? 30_000);
+  const report = createReporter(options.onError, options.errorIntervalMs ?? 30_000);
   const name = options.connectionName ?? 'switchboard';
 
   const common: RedisOptions = {

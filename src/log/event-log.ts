@@ -1,12 +1,12 @@
 import { sleep, type Clock } from '../clock.js';
+import type { PubSub } from '../events/pubsub/types.js';
+import { sessionTopic, type SessionTopicMessage } from '../events/topics.js';
+import type { NewSessionEvent, SessionEvent } from '../events/types.js';
 import { logError } from '../observability/error-sink.js';
 import type { Metrics } from '../observability/metrics.js';
 import { FencedError } from '../store/fenced.js';
 import type { Store } from '../store/types.js';
 import { createCoalescer, type Coalescer } from './coalesce.js';
-import type { PubSub } from './pubsub/types.js';
-import { sessionTopic, type SessionTopicMessage } from './topics.js';
-import type { NewSessionEvent, SessionEvent } from './types.js';
 
 export interface EventLogOptions {
   store: Store;

@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '../clock.js';
-import type { NewSessionEvent } from './types.js';
+import type { NewSessionEvent } from '../events/types.js';
 
 export interface CoalescerOptions {
   clock: Clock;
