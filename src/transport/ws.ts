@@ -1,5 +1,7 @@
 import { execute, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
-import { subscribeSharing } from '../schema/shared-execution.js';
+import { subscribeSharing } from '../delivery/shared-execution.js';
+import { streamToSocket } from '../delivery/socket-stream.js';
+import type { DeliveryTally } from '../delivery/tally.js';
 import { withinBudget, type ResultBudget } from '../schema/result-budget.js';
 import { SwitchboardError, toGraphQLError } from '../errors.js';
 import { CloseCode, MessageType } from 'graphql-ws';
@@ -11,8 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { logError } from '../observability/error-sink.js';
 import { defaultLogger, type Logger } from '../observability/logger.js';
 import { ConnectionCounter } from './connections.js';
-import { serveGraphQLWs, streamToSocket, type WsExtra } from './ws-adapter.js';
-import type { TransportTally } from '../observability/metrics.js';
+import { serveGraphQLWs, type WsExtra } from './ws-adapter.js';
 
 export interface WsTransportOptions<C> {
   /**
@@ -54,7 +55,7 @@ export interface WsTransportOptions<C> {
   /** Where unexpected errors are reported. @default logged at `error` */
   onError?: (error: unknown) => void;
   /** Counts open subscriptions and the messages written to them. @default not counted */
-  tally?: TransportTally;
+  tally?: DeliveryTally;
   /**
    * Each accepted connection logs through a child of it bound to a short `connectionId` and
    * its `userId`: opened, closed (with the close code) and each operation started, at debug.
@@ -83,7 +84,7 @@ const budgetOf = (args: ExecutionArgs) => (args.contextValue as { budget?: Resul
  * one error masking (`toGraphQLError`). Operations then run on graphql-js directly rather
  * than through a per-operation envelop: a subscription holds nothing but what it needs
  * (thousands of idle ones are the common case), and its events are executed and serialized
- * once for all subscribers of the same selection (schema/shared-execution.ts, ws-adapter.ts).
+ * once for all subscribers of the same selection (delivery/shared-execution.ts, delivery/socket-stream.ts).
  */
 export function useGraphQLWs<C>(
   wss: WebSocketServer,
