@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { ExecutionResult } from 'graphql';
 import type { WebSocket } from 'ws';
 import { isInHandStream, type InHandStream } from './in-hand.js';
@@ -20,10 +21,13 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 /**
  * Writes a subscription's results to its socket as graphql-ws `next` messages, each result
  * serialized once for all its subscribers (results are shared: delivery/shared-execution.ts)
- * and each message the same JSON behind a per-subscription prefix, one socket write each.
- * Results in hand (see InHandStream) are written in the turn they are published in, with no
- * promise per message; a socket that has not taken its last write yet (a reader that stops
- * reading) gets nothing more until it has, so it holds its stream, not the server's memory.
+ * and each message the same JSON behind a per-subscription prefix. Results in hand (see
+ * InHandStream) are written in the turn they are published in, with no promise per message,
+ * and all that is in hand at once (a turn's last delta, TextCompleteEvent and CompleteEvent,
+ * published together) leaves in one socket write: `wire`, the byte stream the WebSocket
+ * writes to, is corked around them. A socket that has not taken its last write yet (a reader
+ * that stops reading) gets nothing more until it has, so it holds its stream, not the
+ * server's memory.
  * What it returns is what graphql-ws iterates instead: it yields nothing, ends when the
  * stream has been written (graphql-ws then sends `complete`), rethrows the stream's error
  * (graphql-ws sends `error`), and `return()` (the client's `complete`, the socket's close)
@@ -34,11 +38,12 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 export function streamToSocket(
   source: AsyncIterator<ExecutionResult>,
   socket: WebSocket,
+  wire: Duplex,
   id: string,
   prepare: (result: ExecutionResult) => ExecutionResult,
   tally: DeliveryTally = uncounted,
 ): AsyncIterableIterator<never> {
-  return new SocketStream(source, socket, `{"id":${JSON.stringify(id)},"type":"next","payload":`, prepare, tally);
+  return new SocketStream(source, socket, wire, `{"id":${JSON.stringify(id)},"type":"next","payload":`, prepare, tally);
 }
 
 /** Where an uncounted stream counts: one object for all, so writing never has to ask. */
@@ -59,6 +64,13 @@ class SocketStream implements AsyncIterableIterator<never> {
   constructor(
     private readonly source: AsyncIterator<ExecutionResult>,
     private readonly socket: WebSocket,
+    /**
+     * What `socket` writes to (the upgrade request's socket, ws's own): corked while a burst
+     * is written. ws's server leaves permessage-deflate off unless asked (ours does not ask);
+     * with it, frames would be compressed and written later, outside the cork: still correct,
+     * just not batched.
+     */
+    private readonly wire: Duplex,
     private readonly prefix: string,
     private readonly prepare: (result: ExecutionResult) => ExecutionResult,
     private readonly tally: DeliveryTally,
@@ -96,8 +108,11 @@ class SocketStream implements AsyncIterableIterator<never> {
   /**
    * Writes what is in hand, then waits for the next publish, or goes through next() when that
    * has work to do. Runs inside the publish (the cursor calls it back), so it never throws.
+   * What it writes in one go is one burst: corked, so that it leaves in one socket write
+   * (a writev) at the end instead of one write per message.
    */
   private readonly drain = (): void => {
+    let corked = false;
     try {
       const inHand = this.inHand;
       if (!inHand) {
@@ -117,18 +132,30 @@ class SocketStream implements AsyncIterableIterator<never> {
           );
           return;
         }
-        if (!this.write(result)) return;
+        // The burst's first write goes only to a socket that took everything before it (as
+        // any write); the ones after it join it while the burst's bytes stay under the
+        // socket's high-water mark, so a stalled reader is owed at most that plus one frame.
+        let room = 0;
+        if (corked) room = this.wire.writableHighWaterMark;
+        else {
+          this.wire.cork();
+          corked = true;
+        }
+        if (!this.write(result, room)) return;
       }
     } catch (error) {
       this.finish({ error });
+    } finally {
+      if (corked) this.wire.uncork();
     }
   };
 
   /**
    * Writes one result. False when nothing more may be written now: the stream ended, or the
-   * socket still holds earlier writes, in which case this write's callback goes on.
+   * socket holds more than `room` bytes of earlier writes, in which case this write's
+   * callback goes on.
    */
-  private write(value: ExecutionResult): boolean {
+  private write(value: ExecutionResult, room = 0): boolean {
     const socket = this.socket;
     if (this.stopped || socket.readyState !== socket.OPEN) {
       this.finish('done');
@@ -142,10 +169,11 @@ class SocketStream implements AsyncIterableIterator<never> {
       this.finish({ error });
       return false;
     }
-    // The common case: the kernel took every earlier write whole. No callback then: a write
-    // callback costs a tick per message; a failed write errors the socket, which closes it.
+    // The common case: the kernel took every earlier write whole (or they are this burst's,
+    // still corked). No callback then: a write callback costs a tick per message; a failed
+    // write errors the socket, which closes it.
     this.tally.delivered++;
-    if (socket.bufferedAmount === 0) {
+    if (socket.bufferedAmount <= room) {
       socket.send(message);
       return true;
     }

@@ -1,4 +1,5 @@
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
+import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { logError } from '../observability/error-sink.js';
 import type { Logger } from '../observability/logger.js';
@@ -9,6 +10,11 @@ import type { Logger } from '../observability/logger.js';
  */
 export interface WsExtra {
   socket: WebSocket;
+  /**
+   * The byte stream `socket` writes to: the upgrade request's socket, the very one ws's
+   * sender writes frames to. The socket writer corks it around a burst (delivery/socket-stream.ts).
+   */
+  wire: Duplex;
   /** The peer's address (the TCP socket's), for counting per address without authentication. */
   address: string | undefined;
   /** Set by the bridge once the connection is authenticated. */
@@ -96,7 +102,7 @@ export function serveGraphQLWs<P extends Record<string, unknown> | undefined, E 
           }),
       },
       // Every field present from the start: one object shape, no property store of its own.
-      { socket, address: request.socket.remoteAddress, userId: undefined, limitKey: undefined, expiry: undefined, log: undefined } as E,
+      { socket, wire: request.socket as Duplex, address: request.socket.remoteAddress, userId: undefined, limitKey: undefined, expiry: undefined, log: undefined } as E,
     );
     socket.once('close', (code, reason) => void closed(code, String(reason)));
   });

@@ -8,7 +8,7 @@ import { CloseCode, MessageType } from 'graphql-ws';
 import type { Identity } from '../auth.js';
 import { setTimeoutAt, systemClock, type Clock } from '../clock.js';
 import type { YogaServerInstance } from 'graphql-yoga';
-import type { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocketServer } from 'ws';
 import { randomUUID } from 'node:crypto';
 import { logError } from '../observability/error-sink.js';
 import { defaultLogger, type Logger } from '../observability/logger.js';
@@ -108,7 +108,7 @@ export function useGraphQLWs<C>(
   const masked = (result: ExecutionResult): ExecutionResult =>
     result.errors ? { ...result, errors: result.errors.map(forSocket) } : result;
   /** Where a subscription's results go (graphql-ws hands `subscribe` only the arguments). */
-  const operations = new WeakMap<ExecutionArgs, { socket: WebSocket; id: string }>();
+  const operations = new WeakMap<ExecutionArgs, { extra: WsExtra; id: string }>();
   return serveGraphQLWs<Record<string, unknown> | undefined, WsExtra>(
     wss,
     {
@@ -175,9 +175,9 @@ export function useGraphQLWs<C>(
       subscribe: async (args: ExecutionArgs) => {
         const result = await subscribeSharing(args);
         if (!(Symbol.asyncIterator in result)) return masked(result);
-        const { socket, id } = operations.get(args)!;
+        const { extra, id } = operations.get(args)!;
         operations.delete(args); // not kept for the subscription's life
-        return streamToSocket(result, socket, id, masked, options.tally);
+        return streamToSocket(result, extra.socket, extra.wire, id, masked, options.tally);
       },
       onSubscribe: async (ctx, id, payload) => {
         // graphql-ws has already reserved this operation's id in ctx.subscriptions.
@@ -224,7 +224,7 @@ export function useGraphQLWs<C>(
           throw error;
         }
         if (errors.length > 0) return errors;
-        operations.set(args, { socket: ctx.extra.socket, id });
+        operations.set(args, { extra: ctx.extra, id });
         ctx.extra.log?.debug({ operationId: id, operationName: payload.operationName ?? null }, 'operation started');
         return args;
       },
