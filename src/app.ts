@@ -14,7 +14,10 @@ import { EventLog } from './log/event-log.js';
 import { createMemoryPubSub } from './events/pubsub/memory.js';
 import type { PubSub } from './events/pubsub/types.js';
 import { schema, type Context } from './schema/index.js';
-import { useSharedSubscriptionExecution } from './schema/shared-execution.js';
+import { useSharedSubscriptionExecution } from './delivery/shared-execution.js';
+import { useStreamMetrics } from './delivery/stream-metrics.js';
+import { Subscriptions } from './delivery/subscriptions.js';
+import { Deliveries } from './delivery/tally.js';
 import { ResultBudget, useResultBudget } from './schema/result-budget.js';
 import { SessionManager } from './sessions/manager.js';
 import { join } from 'node:path';
@@ -43,7 +46,6 @@ import { errorSink } from './observability/error-sink.js';
 import { defaultLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { metricsRoute } from './observability/metrics-route.js';
-import { useStreamMetrics } from './observability/stream-metrics.js';
 
 export interface AppOptions {
   /** Port to listen on; 0 picks a free one. @default 4000 */
@@ -169,8 +171,9 @@ export function createApp(options: AppOptions = {}): App {
   const store = options.store ?? createThreadedSqliteStore({ path: join(dataDir, 'switchboard.db') });
   const pubsub = options.pubsub ?? createMemoryPubSub();
   const agent = options.agent ?? createDemoAgent({ clock });
-  // The app's own registry: several apps in one process (tests) do not count into each other.
-  const metrics = new Metrics();
+  // The app's own counts and registry: several apps in one process (tests) do not count into each other.
+  const deliveries = new Deliveries();
+  const metrics = new Metrics(deliveries);
   const log = new EventLog({
     store,
     pubsub,
@@ -201,6 +204,7 @@ export function createApp(options: AppOptions = {}): App {
   const shutdown = new AbortController();
   // Every open subscription listens to it: past 10, Node would warn of a leak that is none.
   setMaxListeners(0, shutdown.signal);
+  const subscriptions = new Subscriptions({ store, pubsub, clock, maxPerUser: limits.maxSubscriptionsPerUser, shutdown: shutdown.signal });
   const auth = createAuthenticator({ ...options.auth, secret: options.auth?.secret ?? options.authSecret }, clock);
   const door = createDoor({
     allowedOrigins: options.allowedOrigins,
@@ -235,6 +239,7 @@ export function createApp(options: AppOptions = {}): App {
       expiresAt: streamsExpire ? expiresAt : null,
       clock,
       sessions,
+      subscriptions,
       config,
       store,
       pubsub,
@@ -271,7 +276,7 @@ export function createApp(options: AppOptions = {}): App {
       // Each event is executed once per distinct selection, not once per subscriber.
       useSharedSubscriptionExecution(),
       // Subscriptions over SSE (Yoga's and both graphql-sse modes); graphql-ws counts in its socket writer.
-      useStreamMetrics(metrics),
+      useStreamMetrics(deliveries.sse),
       useRequestParamsJson(),
       useChunkedBodyLimit(limits.maxRequestBytes),
       // A result that outgrew MAX_RESPONSE_BYTES while it was built is answered with that error alone.
@@ -348,7 +353,7 @@ export function createApp(options: AppOptions = {}): App {
     clock,
     onError,
     logger,
-    tally: metrics.transports.ws,
+    tally: deliveries.ws,
   });
 
   async function ready(): Promise<boolean> {
@@ -390,7 +395,7 @@ export function createApp(options: AppOptions = {}): App {
         shutdown.abort();
         reservations.dispose();
         // Subscriptions deliver what is stored (the INTERRUPTED completions), then complete.
-        await within(sessions.streamsClosed());
+        await within(subscriptions.closed());
         // Let the transports write their "complete" messages before the close frames.
         await new Promise((resolve) => setImmediate(resolve));
         await ws.dispose();

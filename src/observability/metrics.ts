@@ -1,15 +1,12 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { graphqlTypeName, type SessionEvent, type SessionEventType, type StopReason } from '../events/types.js';
 
-/**
- * One transport's subscriptions, as plain numbers: the delivery path bumps a field (no label
- * lookup, no object, no call into prom-client per message) and a scrape reads them.
- */
-export class TransportTally {
+/** What a scrape reads of one transport's subscriptions (delivery/tally.ts counts them). */
+export interface TransportCounts {
   /** Subscriptions open now. */
-  active = 0;
+  readonly active: number;
   /** Subscription payloads sent. */
-  delivered = 0;
+  readonly delivered: number;
 }
 
 /** Where subscriptions are served: graphql-ws, or SSE (Yoga's own and both graphql-sse modes). */
@@ -35,18 +32,13 @@ function processMetrics(): Registry {
 /**
  * The contract's metric families (CONTRACT.md, Operations) in a registry of the app's own, so
  * several apps in one process do not add into each other. Counted where things happen:
- * delivery in the transports (transport/ws-adapter.ts; Yoga's streams for SSE:
- * observability/stream-metrics.ts), events and completed turns at the log's append
+ * open subscriptions and delivered messages in delivery/ (its tallies, read here at a
+ * scrape: delivery/tally.ts), events and completed turns at the log's append
  * (log/event-log.ts), turn timing in sessions/turn.ts, permission waits in sessions/permissions.ts,
  * model requests in the agents' loop (through `AgentTurn.onModelRequest`).
  */
 export class Metrics {
   readonly registry = new Registry();
-  /** Per transport; the delivery paths hold on to their own. */
-  readonly transports: Readonly<Record<Transport, TransportTally>> = {
-    ws: new TransportTally(),
-    sse: new TransportTally(),
-  };
   private readonly events = Object.fromEntries(Object.keys(graphqlTypeName).map((type) => [type, 0])) as Record<SessionEventType, number>;
   private readonly turns = Object.fromEntries(STOP_REASONS.map((reason) => [reason, 0])) as Record<StopReason, number>;
   private readonly tokens = { input: 0, output: 0 };
@@ -57,9 +49,10 @@ export class Metrics {
   private readonly agentRequests: Counter<'outcome'>;
   private readonly fencedWrites: Counter;
 
-  constructor() {
+  /** @param transports what delivery counts per transport (delivery/tally.ts), read at each scrape */
+  constructor(private readonly transports: Readonly<Record<Transport, TransportCounts>>) {
     const registers = [this.registry];
-    const { transports, events, turns, tokens } = this;
+    const { events, turns, tokens } = this;
     new Gauge({
       name: 'switchboard_subscriptions_active',
       help: 'Subscriptions open now, by transport.',

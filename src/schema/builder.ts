@@ -1,5 +1,6 @@
 import SchemaBuilder from '@pothos/core';
 import type { Clock } from '../clock.js';
+import type { Subscriptions } from '../delivery/subscriptions.js';
 import type { PubSub } from '../events/pubsub/types.js';
 import type { SessionManager } from '../sessions/manager.js';
 import type { Store } from '../store/types.js';
@@ -24,6 +25,8 @@ export interface Context {
   expiresAt: number | null;
   clock: Clock;
   sessions: SessionManager;
+  /** Opens session event streams (counted and limited per `limitKey`); ownership is checked first, through `sessions`. */
+  subscriptions: Subscriptions;
   config: UserConfigService;
   store: Store;
   pubsub: PubSub;

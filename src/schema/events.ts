@@ -1,7 +1,8 @@
 import { graphqlTypeName, type EventOf, type PermissionRequest, type SessionEvent, type Usage } from '../events/types.js';
 import { builder } from './builder.js';
 import { PermissionResolutionEnum, StopReasonEnum } from './enums.js';
-import { SHARED_RESULTS } from './shared-execution.js';
+import { SHARED_RESULTS } from '../delivery/shared-execution.js';
+import { checkAfter } from '../delivery/subscriptions.js';
 
 export const PermissionRequestRef = builder.objectRef<PermissionRequest>('PermissionRequest').implement({
   description: 'A gated tool call waiting for a human decision.',
@@ -129,8 +130,14 @@ builder.subscriptionField('sessionEvents', (t) =>
       sessionId: t.arg.id({ required: true }),
       after: t.arg.int(),
     },
-    // The stream finishes when the caller's token expires (over SSE; graphql-ws closes the socket).
-    subscribe: (_root, { sessionId, after }, ctx) => ctx.sessions.subscribe(ctx.userId, sessionId, after, ctx.shutdown, ctx.expiresAt, ctx.limitKey),
+    // Refused before the first event: a bad `after`, then someone else's (or no) session, then
+    // too many open streams. The stream finishes when the caller's token expires (over SSE;
+    // graphql-ws closes the socket).
+    subscribe: async (_root, { sessionId, after }, ctx) => {
+      const from = checkAfter(after);
+      await ctx.sessions.get(ctx.userId, sessionId);
+      return ctx.subscriptions.open({ sessionId, after: from, limitKey: ctx.limitKey, endAt: ctx.expiresAt });
+    },
     resolve: (event) => event,
     // Who may watch is decided in `subscribe`; an event's fields depend on the event alone,
     // so its result can be shared by every subscriber with the same selection.

@@ -1,9 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeoutAt, type Clock } from '../clock.js';
+import type { Clock } from '../clock.js';
 import type { Agent } from '../agents/types.js';
 import { badInput, conflict, notFound, SwitchboardError } from '../errors.js';
-import { SessionCursor } from '../events/cursor.js';
 import type { EventLog } from '../log/event-log.js';
 import type { PubSub } from '../events/pubsub/types.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -66,7 +65,6 @@ export interface SessionManagerOptions {
     | 'maxAttachmentBytes'
     | 'sendMessagesPerMinute'
     | 'maxQueuedMessages'
-    | 'maxSubscriptionsPerUser'
     | 'maxSessionsPerUser'
     | 'maxStoredBytesPerUser'
   >;
@@ -134,11 +132,6 @@ const MAX_TITLE_LENGTH = 200;
 export class SessionManager {
   readonly instanceId: string;
   private readonly runners = new Map<string, Runner>();
-  private readonly streams = new Set<SessionCursor>();
-  /** The open streams to finish when each signal given to `subscribe` aborts. */
-  private readonly cursorsBySignal = new WeakMap<AbortSignal, Set<SessionCursor>>();
-  /** Open event streams per limit key (the user, or the address without auth), for `maxSubscriptionsPerUser`. */
-  private readonly streamsPerUser = new Map<string, number>();
   /** Where each session's commands run (leases, forwarding, takeovers). */
   private readonly placement: Placement;
   /** The sessions whose lease this instance holds (the placement's). */
@@ -225,74 +218,6 @@ export class SessionManager {
   list(userId: string, limit: number) {
     if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw badInput('limit must be between 1 and 200.');
     return this.options.store.listSessions(userId, limit);
-  }
-
-  /**
-   * The session's events as a stream: every stored event with seq > after, then live ones.
-   * Ownership is checked here, before the first event, so a refused subscription fails at once.
-   * At `endAt` (ms since the epoch; the caller's token expiry) the stream finishes, as on a
-   * server stop: what is stored by then is delivered, then it completes. `limitKey`: whom the
-   * stream counts against for `maxSubscriptionsPerUser` (transport/limit-key.ts).
-   */
-  async subscribe(
-    userId: string,
-    sessionId: string,
-    after: number | null | undefined,
-    signal?: AbortSignal,
-    endAt?: number | null,
-    limitKey: string = userId,
-  ) {
-    if (after != null && (!Number.isInteger(after) || after < 0)) throw badInput('after must be 0 or more.');
-    await this.get(userId, sessionId);
-    const open = this.streamsPerUser.get(limitKey) ?? 0;
-    if (this.limits.maxSubscriptionsPerUser > 0 && open >= this.limits.maxSubscriptionsPerUser) {
-      throw new SwitchboardError('RATE_LIMITED', `At most ${this.limits.maxSubscriptionsPerUser} open subscriptions per user.`);
-    }
-    this.streamsPerUser.set(limitKey, open + 1);
-    let cancelEnd: (() => void) | undefined;
-    const cursor: SessionCursor = new SessionCursor({
-      store: this.options.store,
-      pubsub: this.options.pubsub,
-      sessionId,
-      after: after ?? undefined,
-      onClose: () => {
-        cancelEnd?.();
-        this.streams.delete(cursor);
-        if (signal) this.cursorsBySignal.get(signal)?.delete(cursor);
-        const left = (this.streamsPerUser.get(limitKey) ?? 1) - 1;
-        if (left > 0) this.streamsPerUser.set(limitKey, left);
-        else this.streamsPerUser.delete(limitKey);
-      },
-    });
-    this.streams.add(cursor);
-    if (signal) this.finishOnAbort(signal, cursor);
-    // One timer per expiring stream, not a check per event: delivery stays as cheap as it was.
-    if (endAt != null) cancelEnd = setTimeoutAt(this.options.clock, endAt, () => cursor.finish());
-    return cursor;
-  }
-
-  /**
-   * Finishes the cursor when `signal` aborts (server stop), through one listener per signal
-   * rather than one per cursor: thousands of idle subscriptions each holding a listener and
-   * its closure is memory for nothing.
-   */
-  private finishOnAbort(signal: AbortSignal, cursor: SessionCursor) {
-    if (signal.aborted) return cursor.finish();
-    let cursors = this.cursorsBySignal.get(signal);
-    if (!cursors) {
-      const set = (cursors = new Set());
-      this.cursorsBySignal.set(signal, set);
-      signal.addEventListener('abort', () => {
-        for (const c of set) c.finish();
-        set.clear();
-      }, { once: true });
-    }
-    cursors.add(cursor); // until it closes (subscribe's onClose)
-  }
-
-  /** Settles when every open event stream has completed (they finish once told to stop). */
-  async streamsClosed(): Promise<void> {
-    await Promise.all([...this.streams].map((s) => s.closed));
   }
 
   // ── session lifecycle ────────────────────────────────────────────────────

@@ -1,18 +1,19 @@
 import { execute, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
-import { subscribeSharing } from '../schema/shared-execution.js';
+import { subscribeSharing } from '../delivery/shared-execution.js';
+import { streamToSocket } from '../delivery/socket-stream.js';
+import type { DeliveryTally } from '../delivery/tally.js';
 import { withinBudget, type ResultBudget } from '../schema/result-budget.js';
 import { SwitchboardError, toGraphQLError } from '../errors.js';
 import { CloseCode, MessageType } from 'graphql-ws';
 import type { Identity } from '../auth.js';
 import { setTimeoutAt, systemClock, type Clock } from '../clock.js';
 import type { YogaServerInstance } from 'graphql-yoga';
-import type { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocketServer } from 'ws';
 import { randomUUID } from 'node:crypto';
 import { logError } from '../observability/error-sink.js';
 import { defaultLogger, type Logger } from '../observability/logger.js';
 import { ConnectionCounter } from './connections.js';
-import { serveGraphQLWs, streamToSocket, type WsExtra } from './ws-adapter.js';
-import type { TransportTally } from '../observability/metrics.js';
+import { serveGraphQLWs, type WsExtra } from './ws-adapter.js';
 
 export interface WsTransportOptions<C> {
   /**
@@ -54,7 +55,7 @@ export interface WsTransportOptions<C> {
   /** Where unexpected errors are reported. @default logged at `error` */
   onError?: (error: unknown) => void;
   /** Counts open subscriptions and the messages written to them. @default not counted */
-  tally?: TransportTally;
+  tally?: DeliveryTally;
   /**
    * Each accepted connection logs through a child of it bound to a short `connectionId` and
    * its `userId`: opened, closed (with the close code) and each operation started, at debug.
@@ -83,7 +84,7 @@ const budgetOf = (args: ExecutionArgs) => (args.contextValue as { budget?: Resul
  * one error masking (`toGraphQLError`). Operations then run on graphql-js directly rather
  * than through a per-operation envelop: a subscription holds nothing but what it needs
  * (thousands of idle ones are the common case), and its events are executed and serialized
- * once for all subscribers of the same selection (schema/shared-execution.ts, ws-adapter.ts).
+ * once for all subscribers of the same selection (delivery/shared-execution.ts, delivery/socket-stream.ts).
  */
 export function useGraphQLWs<C>(
   wss: WebSocketServer,
@@ -107,7 +108,7 @@ export function useGraphQLWs<C>(
   const masked = (result: ExecutionResult): ExecutionResult =>
     result.errors ? { ...result, errors: result.errors.map(forSocket) } : result;
   /** Where a subscription's results go (graphql-ws hands `subscribe` only the arguments). */
-  const operations = new WeakMap<ExecutionArgs, { socket: WebSocket; id: string }>();
+  const operations = new WeakMap<ExecutionArgs, { extra: WsExtra; id: string }>();
   return serveGraphQLWs<Record<string, unknown> | undefined, WsExtra>(
     wss,
     {
@@ -174,9 +175,9 @@ export function useGraphQLWs<C>(
       subscribe: async (args: ExecutionArgs) => {
         const result = await subscribeSharing(args);
         if (!(Symbol.asyncIterator in result)) return masked(result);
-        const { socket, id } = operations.get(args)!;
+        const { extra, id } = operations.get(args)!;
         operations.delete(args); // not kept for the subscription's life
-        return streamToSocket(result, socket, id, masked, options.tally);
+        return streamToSocket(result, extra.socket, extra.wire, id, masked, options.tally);
       },
       onSubscribe: async (ctx, id, payload) => {
         // graphql-ws has already reserved this operation's id in ctx.subscriptions.
@@ -223,7 +224,7 @@ export function useGraphQLWs<C>(
           throw error;
         }
         if (errors.length > 0) return errors;
-        operations.set(args, { socket: ctx.extra.socket, id });
+        operations.set(args, { extra: ctx.extra, id });
         ctx.extra.log?.debug({ operationId: id, operationName: payload.operationName ?? null }, 'operation started');
         return args;
       },

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { SessionCursor, type CursorOptions } from '../../src/events/cursor.js';
+import { SessionCursor, type CursorOptions } from '../../src/delivery/cursor.js';
 import { createMemoryPubSub } from '../../src/events/pubsub/memory.js';
 import type { PubSub } from '../../src/events/pubsub/types.js';
 import { sessionTopic, type SessionTopicMessage } from '../../src/events/topics.js';
@@ -282,7 +282,7 @@ describe('SessionCursor', () => {
 });
 
 /**
- * Reads a cursor the way the WebSocket path does (transport/ws-adapter.ts): next() when it
+ * Reads a cursor the way the WebSocket path does (delivery/socket-stream.ts): next() when it
  * must, otherwise what is in hand, called back from the publish itself.
  */
 function readInHand(stream: SessionCursor) {

@@ -11,7 +11,7 @@ import { createYoga } from 'graphql-yoga';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryPubSub } from '../../src/events/pubsub/memory.js';
 import { topicStream } from '../../src/events/topic-stream.js';
-import { SHARED_RESULTS, useSharedSubscriptionExecution } from '../../src/schema/shared-execution.js';
+import { SHARED_RESULTS, useSharedSubscriptionExecution } from '../../src/delivery/shared-execution.js';
 
 interface Tick {
   n: number;

@@ -1,8 +1,8 @@
 import type { Store } from '../store/types.js';
 import type { InHandStream } from './in-hand.js';
-import type { PubSub, Unsubscribe } from './pubsub/types.js';
-import { sessionTopic, type SessionTopicMessage } from './topics.js';
-import type { SessionEvent } from './types.js';
+import type { PubSub, Unsubscribe } from '../events/pubsub/types.js';
+import { sessionTopic, type SessionTopicMessage } from '../events/topics.js';
+import type { SessionEvent } from '../events/types.js';
 
 export interface CursorOptions {
   store: Store;

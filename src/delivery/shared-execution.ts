@@ -11,7 +11,7 @@ import {
   type ExecutionResult,
   type GraphQLSchema,
 } from 'graphql';
-import { isInHandStream, type InHandStream } from '../events/in-hand.js';
+import { isInHandStream, type InHandStream } from './in-hand.js';
 
 /**
  * The field extension that marks a subscription field as shareable: executing its selection

@@ -1,5 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
-import type { Metrics, TransportTally } from './metrics.js';
+import type { DeliveryTally } from './tally.js';
 
 /**
  * Counts the subscriptions Yoga serves, all over SSE (Yoga's own, graphql-sse's distinct
@@ -7,14 +7,14 @@ import type { Metrics, TransportTally } from './metrics.js';
  * Yoga's envelop too; Yoga answers multipart subscriptions with 406 here): open streams and
  * the payloads they yield, which Yoga then writes. graphql-ws operations do not come through
  * here (transport/ws.ts runs them on graphql-js itself); their socket writer counts them
- * (transport/ws-adapter.ts).
+ * (delivery/socket-stream.ts).
  */
-export function useStreamMetrics(metrics: Metrics): Plugin {
+export function useStreamMetrics(tally: DeliveryTally): Plugin {
   return {
     onSubscribe() {
       return {
         onSubscribeResult({ result, setResult }) {
-          if (Symbol.asyncIterator in result) setResult(new CountedStream(result[Symbol.asyncIterator](), metrics.transports.sse));
+          if (Symbol.asyncIterator in result) setResult(new CountedStream(result[Symbol.asyncIterator](), tally));
         },
       };
     },
@@ -27,7 +27,7 @@ class CountedStream<T> implements AsyncIterableIterator<T> {
 
   constructor(
     private readonly source: AsyncIterator<T>,
-    private readonly tally: TransportTally,
+    private readonly tally: DeliveryTally,
   ) {
     tally.active++;
   }
