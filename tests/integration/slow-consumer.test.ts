@@ -165,7 +165,7 @@ function serverSide(server: TestServer) {
 const clientPort = (raw: { ws: unknown }) => (raw.ws as { _socket: Socket })._socket.localPort!;
 
 describe('what the server holds for a socket that stops reading', () => {
-  it('is at most one frame per subscription: graphql-ws waits for each write before taking the next event', async () => {
+  it('is at most one burst (16 KiB) and one frame per subscription: nothing more is taken for a socket that has not flushed', async () => {
     const warnings: Error[] = [];
     const onWarning = (warning: Error) => warnings.push(warning);
     process.on('warning', onWarning);
