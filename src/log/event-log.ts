@@ -113,6 +113,42 @@ export class EventLog {
     await this.committers.get(sessionId)?.drained;
   }
 
+  /**
+   * Runs a store write that appends events of the session itself (Store.startTurn), in the
+   * session's commit order: after every event emitted before it is stored and published,
+   * holding the session's commit slot while it runs (events emitted meanwhile wait behind
+   * it). `write` gets the session's fencing token; what `appended` picks out of its result is
+   * then published and counted as an ordinary append's events. Not retried: a failure fails
+   * the caller (the write is one transaction, so nothing of it was stored); a FencedError is
+   * handled as an ordinary append's (everything pending dropped, Fencing.refused), then thrown.
+   */
+  async write<T>(sessionId: string, write: (token: number | undefined) => Promise<T>, appended: (result: T) => SessionEvent[]): Promise<T> {
+    this.coalescer.flush(sessionId);
+    // Normally none: the session is idle. Re-checked after each wait: another write may have taken the slot.
+    for (let c = this.committers.get(sessionId); c; c = this.committers.get(sessionId)) await c.drained;
+    const committer: Committer = { pending: [], drained: Promise.resolve() };
+    this.committers.set(sessionId, committer);
+    const done = (async () => {
+      try {
+        const result = await write(this.fencing?.token(sessionId));
+        await this.publish(sessionId, appended(result));
+        return result;
+      } catch (error) {
+        if (error instanceof FencedError) {
+          this.discard(sessionId);
+          this.fencing?.refused(sessionId, error);
+        }
+        throw error;
+      }
+    })();
+    // Then whatever was emitted meanwhile, as ordinary appends (`run` frees the slot).
+    committer.drained = done.then(
+      () => this.run(sessionId, committer),
+      () => this.run(sessionId, committer),
+    );
+    return done;
+  }
+
   /** Publishes every pending delta and waits for all sessions' writes. */
   async drain(): Promise<void> {
     this.draining = true;
@@ -189,16 +225,20 @@ export class EventLog {
       while (committer.pending.length > 0) {
         const batch = committer.pending;
         committer.pending = [];
-        const stored = await this.append(sessionId, batch);
-        if (stored.length === 0) continue;
-        this.options.metrics?.appended(stored);
-        const message: SessionTopicMessage = { kind: 'events', events: stored };
-        // Publishing only wakes readers: a failure here is recovered by their store reads.
-        await this.options.pubsub.publish(sessionTopic(sessionId), message).catch(this.options.onError ?? logError);
+        await this.publish(sessionId, await this.append(sessionId, batch));
       }
     } finally {
       this.committers.delete(sessionId);
     }
+  }
+
+  /** Counts and publishes what was stored. */
+  private async publish(sessionId: string, stored: SessionEvent[]) {
+    if (stored.length === 0) return;
+    this.options.metrics?.appended(stored);
+    const message: SessionTopicMessage = { kind: 'events', events: stored };
+    // Publishing only wakes readers: a failure here is recovered by their store reads.
+    await this.options.pubsub.publish(sessionTopic(sessionId), message).catch(this.options.onError ?? logError);
   }
 }
 

@@ -8,7 +8,8 @@ import type { PubSub } from '../events/pubsub/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import { sessionTopic, type SessionTopicMessage } from '../events/topics.js';
 import type { PermissionMode, PermissionStatus, StopReason } from '../events/types.js';
-import type { AttachmentRecord, QueuedMessageRecord, SessionRecord, Store } from '../store/types.js';
+import { FencedError } from '../store/fenced.js';
+import type { AttachmentRecord, QueuedMessageRecord, SessionRecord, StartedTurn, Store, TurnOutcome, TurnRequest } from '../store/types.js';
 import type { UserConfigService } from '../user-config.js';
 import type { SessionCommand } from './cluster.js';
 import { defaultLimits, RateLimiter, type Limits, type RateGate } from '../limits.js';
@@ -110,6 +111,8 @@ interface Runner {
   lock: Promise<unknown>;
   /** Exclusive sections queued or running: a runner is dropped only when none but the caller's is. */
   sections: number;
+  /** The session's owner, once a store answer has shown it (it never changes). */
+  owner?: string;
 }
 
 type RespondInput = { sessionId: string; requestId: string; allowed: boolean; alwaysAllow?: boolean | null };
@@ -142,6 +145,8 @@ export class SessionManager {
   private readonly limits: NonNullable<SessionManagerOptions['limits']>;
   private readonly sendRate: RateGate | null;
   private stopping = false;
+  /** Refused writes already counted (see the placement's `fenced`). */
+  private readonly counted = new WeakSet<FencedError>();
 
   constructor(private readonly options: SessionManagerOptions) {
     this.newId = options.newId ?? defaultNewId;
@@ -162,7 +167,8 @@ export class SessionManager {
       execute: (command) => this.execute(command),
       adopt: (sessionId) => this.adopt(sessionId),
       releaseIfIdle: (sessionId) => this.releaseIfIdle(sessionId),
-      fenced: () => this.options.metrics?.fencedWrite(),
+      // Not twice for one write: a refusal EventLog.write met is counted by `refused` below.
+      fenced: (error) => void (this.counted.has(error) || this.options.metrics?.fencedWrite()),
       lost: (sessionId) => this.lost(sessionId),
     });
     this.leases = this.placement.leases;
@@ -172,6 +178,7 @@ export class SessionManager {
         // Seen in the logs as this line, once per refused batch; the turn ends here silently.
         this.logger.warn({ sessionId, token: error.token }, 'write refused: the session was granted to another instance (fenced)');
         this.options.metrics?.fencedWrite();
+        this.counted.add(error);
         this.leases.forget(sessionId);
         this.lost(sessionId);
       },
@@ -288,7 +295,12 @@ export class SessionManager {
     limitKey: string = userId,
   ): Promise<{ turnId: string; queued: boolean; session: SessionRecord }> {
     this.checkMessageSize(input);
-    await this.get(userId, input.sessionId);
+    // Held here: the session's owner is known (it never changes), and the store operation of
+    // sendMessageHere checks existence itself. Else read: no lease is claimed for a session
+    // that does not exist or is not the user's.
+    const owner = this.leases.isFresh(input.sessionId) ? this.runners.get(input.sessionId)?.owner : undefined;
+    if (owner === undefined) await this.get(userId, input.sessionId);
+    else if (owner !== userId) throw notFound('Session');
     if (this.stopping) throw this.unavailable();
     if (this.sendRate && !(await this.sendRate.take(limitKey))) {
       throw new SwitchboardError('RATE_LIMITED', `At most ${this.limits.sendMessagesPerMinute} messages a minute; try again shortly.`);
@@ -303,32 +315,28 @@ export class SessionManager {
 
   private async sendMessageHere(userId: string, input: SendMessageCommand) {
     const { sessionId, text } = input;
-    // Recorded with the effect (store.putClientMessage): the client's, else the command's.
+    // Recorded with the effect (Store.startTurn): the client's, else the command's.
     const idempotencyKey = input.clientMessageId ?? input.commandKey ?? null;
     const strategy = input.strategy ?? 'ENQUEUE';
     const attachments = input.attachments ?? [];
-    // The owner's usage comes with the session read that checks ownership: no call of its own.
-    const { ownerUsage } = await this.get(userId, sessionId, { withUsage: true });
     const runner = this.runner(sessionId);
     if (runner.deleting) throw notFound('Session');
     if (this.stopping) throw this.unavailable();
 
     let interrupted: RunningTurn | null = null;
     const answer = await this.exclusive(runner, async () => {
-      const { store } = this.options;
       // Checked again here: the section may have waited for others past the start of stop().
       if (this.stopping) throw this.unavailable();
-      if (idempotencyKey != null) {
-        const first = await store.getClientMessage(sessionId, idempotencyKey);
-        if (first) return first;
+      if (text.trim() === '' && attachments.length === 0) {
+        // Rare, and answered as ever: after the ownership check and the idempotency lookup (a
+        // retry answers as the first call did, whatever its text).
+        const session = await this.get(userId, sessionId);
+        const first = idempotencyKey != null ? await this.options.store.getClientMessage(sessionId, idempotencyKey) : null;
+        if (first) return { ...first, session };
+        throw badInput('text must not be empty.');
       }
-      // After the idempotency lookup: a retry answers as the first call did, whatever its text.
-      if (text.trim() === '' && attachments.length === 0) throw badInput('text must not be empty.');
-      this.checkStoredBytes(ownerUsage);
       const running = runner.turn;
-      if (running && strategy === 'REJECT') {
-        throw conflict('A turn is running in this session (strategy REJECT).');
-      }
+      const interrupt = running !== null && strategy === 'INTERRUPT';
       const message: QueuedMessageRecord = {
         turnId: this.newId(),
         messageId: this.newId(),
@@ -336,31 +344,46 @@ export class SessionManager {
         attachments,
         createdAt: new Date(this.options.clock.now()).toISOString(),
       };
-      const interrupt = running !== null && strategy === 'INTERRUPT';
-      const { maxQueuedMessages } = this.limits;
-      if (running && maxQueuedMessages > 0 && (await store.listQueue(sessionId)).length >= maxQueuedMessages) {
-        throw new SwitchboardError('RATE_LIMITED', `The session's queue is full (${maxQueuedMessages} messages).`);
+      const { maxQueuedMessages, maxStoredBytesPerUser } = this.limits;
+      // Ownership, idempotency, quota, strategy, queue bound, the enqueue and (idle) the turn's
+      // start: one store operation.
+      const outcome = await this.startTurn(sessionId, runner, {
+        userId,
+        message: {
+          record: message,
+          front: interrupt,
+          clientMessageId: idempotencyKey ?? undefined,
+          maxStoredBytes: maxStoredBytesPerUser,
+          reject: running !== null && strategy === 'REJECT',
+          maxQueued: running ? maxQueuedMessages : 0,
+        },
+        start: running === null && (await this.mayStart(sessionId, runner)),
+      });
+      switch (outcome.outcome) {
+        case 'not-found':
+          // Not kept for a session that is not there (or not the user's).
+          if (!runner.turn && runner.sections === 1 && this.runners.get(sessionId) === runner) this.runners.delete(sessionId);
+          throw notFound('Session');
+        case 'duplicate':
+          return { ...outcome.record, session: outcome.session };
+        case 'over-quota':
+          this.checkStoredBytes(outcome.usage);
+          throw new Error('unreachable: over-quota within the quota');
+        case 'rejected':
+          throw conflict('A turn is running in this session (strategy REJECT).');
+        case 'queue-full':
+          throw new SwitchboardError('RATE_LIMITED', `The session's queue is full (${maxQueuedMessages} messages).`);
+        case 'done':
+          if (running) interrupted = interrupt ? running : null;
+          return { ...outcome.record!, session: outcome.session };
       }
-      // The record goes with the message, in one transaction: a retry that finds the message
-      // finds the record. `queued` as it will be unless the queue is not empty while idle (a
-      // moment after a takeover); the putClientMessage below writes the exact value.
-      const first = idempotencyKey != null ? { id: idempotencyKey, record: { turnId: message.turnId, queued: running !== null && !interrupt } } : undefined;
-      await store.enqueue(sessionId, message, interrupt, this.leases.token(sessionId), first);
-      if (running) interrupted = interrupt ? running : null;
-      else await this.startNext(sessionId, runner);
-      const record = {
-        turnId: message.turnId,
-        queued: !interrupt && runner.turn?.turnId !== message.turnId,
-      };
-      if (idempotencyKey != null) await store.putClientMessage(sessionId, idempotencyKey, record);
-      return record;
     });
     const toInterrupt = interrupted as RunningTurn | null;
-    if (toInterrupt) {
-      toInterrupt.stopReason = 'CANCELLED';
-      toInterrupt.controller.abort();
-      await toInterrupt.done;
-    }
+    if (!toInterrupt) return answer;
+    toInterrupt.stopReason = 'CANCELLED';
+    toInterrupt.controller.abort();
+    await toInterrupt.done;
+    // The session as the interrupted turn's end and this message's start left it.
     return { ...answer, session: await this.get(userId, sessionId) };
   }
 
@@ -456,28 +479,29 @@ export class SessionManager {
     const runner = this.runner(sessionId);
     await this.exclusive(runner, async () => {
       const { store, log, clock } = this.options;
-      const session = await store.getSession(sessionId);
-      if (!session || runner.turn) return;
-      if (session.status !== 'IDLE') {
-        const [last] = await store.readEvents(sessionId, session.lastSeq - 1, 1);
-        const turnId = last?.turnId ?? null;
-        const at = () => new Date(clock.now()).toISOString();
-        for (const p of await store.listPermissions(sessionId, 'PENDING')) {
-          log.emit({
-            type: 'PERMISSION_RESOLVED',
-            sessionId,
-            turnId: p.turnId,
-            at: at(),
-            requestId: p.request.requestId,
-            allowed: false,
-            alwaysAllow: false,
-            resolution: 'CANCELLED',
-          });
-        }
-        await log.emitAndWait({ type: 'COMPLETE', sessionId, turnId, at: at(), reason: 'INTERRUPTED', usage: null });
-        // A turn's end like any other, though its start was another process's.
-        this.logger.info({ sessionId, turnId, reason: 'INTERRUPTED', recovered: true }, 'turn ended');
+      if (runner.turn) return;
+      // One call when the session was left idle: its queue, if any, starts.
+      const outcome = await this.startNext(sessionId, runner, { onlyIfIdle: true });
+      const session = outcome?.outcome === 'done' ? outcome.session : null;
+      if (!session || session.status === 'IDLE') return;
+      const [last] = await store.readEvents(sessionId, session.lastSeq - 1, 1);
+      const turnId = last?.turnId ?? null;
+      const at = () => new Date(clock.now()).toISOString();
+      for (const p of await store.listPermissions(sessionId, 'PENDING')) {
+        log.emit({
+          type: 'PERMISSION_RESOLVED',
+          sessionId,
+          turnId: p.turnId,
+          at: at(),
+          requestId: p.request.requestId,
+          allowed: false,
+          alwaysAllow: false,
+          resolution: 'CANCELLED',
+        });
       }
+      await log.emitAndWait({ type: 'COMPLETE', sessionId, turnId, at: at(), reason: 'INTERRUPTED', usage: null });
+      // A turn's end like any other, though its start was another process's.
+      this.logger.info({ sessionId, turnId, reason: 'INTERRUPTED', recovered: true }, 'turn ended');
       await this.startNext(sessionId, runner);
     });
   }
@@ -566,25 +590,61 @@ export class SessionManager {
   }
 
   /**
-   * Starts the head of the queue if nothing runs. Call inside `exclusive`. Resolves once the
-   * turn's UserMessageEvent is stored and published; the turn goes on in the background.
+   * Whether a turn may start here now: nothing runs, the session is not being deleted, the
+   * server is not stopping, and this instance holds the lease. A lease claimed or renewed
+   * moments ago (the sendMessage that got here claimed it) is not claimed again: that would be
+   * a write per turn start for nothing. Call inside `exclusive`.
    */
-  private async startNext(sessionId: string, runner: Runner): Promise<void> {
-    if (runner.turn || runner.deleting || this.stopping) return;
-    const { store, log, clock } = this.options;
-    // Only the lease holder starts turns; whoever holds it will run the queue. A lease
-    // claimed or renewed moments ago (the sendMessage that got here claimed it) is not
-    // claimed again: that would be a write per turn start for nothing.
+  private async mayStart(sessionId: string, runner: Runner): Promise<boolean> {
+    if (runner.turn || runner.deleting || this.stopping) return false;
     if (!this.leases.isFresh(sessionId)) {
       const lease = await this.leases.claim(sessionId);
-      if (lease.holder !== this.instanceId) return;
+      if (lease.holder !== this.instanceId) return false;
       this.leases.granted(sessionId, lease);
     }
-    const [next] = await store.listQueue(sessionId);
-    if (!next) return;
-    const [session, history] = await Promise.all([store.getSession(sessionId), store.listMessages(sessionId)]);
-    if (!session) return;
+    return true;
+  }
 
+  /**
+   * Starts the head of the queue if nothing runs (one store call). Call inside `exclusive`.
+   * Resolves once the turn's UserMessageEvent is stored and published; the turn goes on in the
+   * background. The store's answer (its session), or null when none was asked or the write was
+   * refused as fenced (the lease is lost: whoever holds it runs the queue).
+   */
+  private async startNext(sessionId: string, runner: Runner, options?: { onlyIfIdle?: boolean }): Promise<TurnOutcome | null> {
+    const start = await this.mayStart(sessionId, runner);
+    // Not starting: adopt still needs the session's state; nobody else asks.
+    if (!start && !options?.onlyIfIdle) return null;
+    try {
+      return await this.startTurn(sessionId, runner, { start, onlyIfIdle: options?.onlyIfIdle });
+    } catch (error) {
+      // Already handled as a refused append (EventLog.write): the turn is another instance's.
+      if (error instanceof FencedError) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * Store.startTurn through the event log (the USER_MESSAGE it appends is published in the
+   * session's order), then the turn it started, if any, runs. Call inside `exclusive`.
+   */
+  private async startTurn(sessionId: string, runner: Runner, request: Omit<TurnRequest, 'at' | 'token'>): Promise<TurnOutcome> {
+    const { store, log, clock } = this.options;
+    const at = new Date(clock.now()).toISOString();
+    const outcome = await log.write(
+      sessionId,
+      (token) => store.startTurn(sessionId, { ...request, at, token }),
+      (o) => (o.outcome === 'done' && o.started ? [o.started.event] : []),
+    );
+    if (outcome.outcome === 'done' || outcome.outcome === 'duplicate') runner.owner = outcome.session.userId;
+    if (outcome.outcome === 'done' && outcome.started) this.run(sessionId, runner, outcome.started, outcome.session);
+    return outcome;
+  }
+
+  /** Runs a turn Store.startTurn started, in the background; the next one starts after it. */
+  private run(sessionId: string, runner: Runner, started: StartedTurn, session: SessionRecord): void {
+    const { store, log, clock } = this.options;
+    const next = started.message;
     const controller = new AbortController();
     const gate = new PermissionGate({
       clock,
@@ -607,15 +667,6 @@ export class SessionManager {
     };
     runner.turn = turn;
 
-    await log.emitAndWait({
-      type: 'USER_MESSAGE',
-      sessionId,
-      turnId: next.turnId,
-      at: new Date(clock.now()).toISOString(),
-      messageId: next.messageId,
-      text: next.text,
-    });
-
     void runTurn({
       turn: {
         sessionId,
@@ -623,7 +674,7 @@ export class SessionManager {
         model: session.model,
         text: next.text,
         attachments: next.attachments,
-        history,
+        history: started.history,
         workspace: this.workspace(sessionId),
       },
       agent: this.options.agent,

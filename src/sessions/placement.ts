@@ -25,7 +25,7 @@ export interface PlacementOptions {
    */
   adopt: (sessionId: string) => Promise<void>;
   /** A command's write was refused as fenced (counted: switchboard_fenced_writes_total). @default nothing */
-  fenced?: () => void;
+  fenced?: (error: FencedError) => void;
   /** After a command ran here (or a sweep adopted the session): gives the lease up if idle. */
   releaseIfIdle: (sessionId: string) => Promise<void>;
   /**
@@ -150,7 +150,7 @@ export class Placement {
           // The store refused a write of the command: another instance was granted the session
           // meanwhile. Nothing of the refused write happened; the command goes to the new holder.
           if (!(error instanceof FencedError)) throw error;
-          this.options.fenced?.();
+          this.options.fenced?.(error);
           if (this.leases.holds(sessionId)) {
             this.leases.forget(sessionId);
             this.options.lost(sessionId);

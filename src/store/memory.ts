@@ -1,6 +1,6 @@
 import type { NewSessionEvent, PermissionStatus, SessionEvent } from '../events/types.js';
 import { FencedError, isFenced } from './fenced.js';
-import { projectionOf, type ProjectionOp } from './projection.js';
+import { projectionOf, userMessageOf, type ProjectionOp } from './projection.js';
 import { jsonSize, takeWithin } from './read-cap.js';
 import type {
   ClientMessageRecord,
@@ -10,8 +10,11 @@ import type {
   PermissionRecord,
   QueuedMessageRecord,
   SessionRecord,
+  StartedTurn,
   Store,
   ToolCallRecord,
+  TurnOutcome,
+  TurnRequest,
   UsageRecord,
 } from './types.js';
 
@@ -130,6 +133,58 @@ export function createMemoryStore(): Store {
     }
   }
 
+  /** appendEvents' work, once the session is found and the fence checked. */
+  function append(d: SessionData, events: NewSessionEvent[]): SessionEvent[] {
+    const stored: SessionEvent[] = [];
+    let bytes = 0;
+    for (const e of events) {
+      const event = copyEvent({ ...e, seq: d.session.lastSeq + 1 } as SessionEvent);
+      // Counted as the SQL stores count it: the size of the event's JSON.
+      bytes += Buffer.byteLength(JSON.stringify(event));
+      d.session.lastSeq = event.seq;
+      d.session.updatedAt = event.at;
+      d.events.push(event);
+      for (const op of projectionOf(event)) apply(d, op);
+      stored.push(copyEvent(event));
+    }
+    d.storedBytes += bytes;
+    usageOf(d.session.userId).storedBytes += bytes;
+    return stored;
+  }
+
+  /** startTurn, synchronously: nothing can interleave with it. */
+  function startTurn(sessionId: string, request: TurnRequest): TurnOutcome {
+    const d = data(sessionId);
+    if (!d || (request.userId !== undefined && d.session.userId !== request.userId)) return { outcome: 'not-found' };
+    const m = request.message;
+    let record: ClientMessageRecord | null = null;
+    if (m) {
+      const first = m.clientMessageId != null ? d.clientMessages.get(m.clientMessageId) : undefined;
+      if (first) return { outcome: 'duplicate', record: { ...first }, session: { ...d.session } };
+      const usage = usageOf(d.session.userId);
+      if ((m.maxStoredBytes ?? 0) > 0 && usage.storedBytes > m.maxStoredBytes!) return { outcome: 'over-quota', usage: { ...usage } };
+      if (m.reject) return { outcome: 'rejected' };
+      if ((m.maxQueued ?? 0) > 0 && d.queue.length >= m.maxQueued!) return { outcome: 'queue-full' };
+    }
+    const start = request.start && !(request.onlyIfIdle && d.session.status !== 'IDLE');
+    const head = start ? (m && (m.front || d.queue.length === 0) ? m.record : d.queue[0]) : undefined;
+    if (!m && !head) return { outcome: 'done', record: null, started: null, session: { ...d.session } };
+    checkFence(sessionId, request.token);
+    if (m) {
+      if (m.front) d.queue.unshift(copyQueued(m.record));
+      else d.queue.push(copyQueued(m.record));
+      record = { turnId: m.record.turnId, queued: !m.front && head?.turnId !== m.record.turnId };
+      if (m.clientMessageId != null) d.clientMessages.set(m.clientMessageId, { ...record });
+    }
+    let started: StartedTurn | null = null;
+    if (head) {
+      const history = d.messages.map(copyMessage);
+      const [event] = append(d, [userMessageOf(sessionId, head, request.at)]);
+      started = { event: event!, message: copyQueued(head), history };
+    }
+    return { outcome: 'done', record, started, session: { ...d.session } };
+  }
+
   return {
     shared: false,
     async createSession(session, options) {
@@ -188,21 +243,7 @@ export function createMemoryStore(): Store {
       const d = data(sessionId);
       if (!d) throw new Error(`appendEvents: no session ${sessionId}`);
       checkFence(sessionId, token);
-      const stored: SessionEvent[] = [];
-      let bytes = 0;
-      for (const e of events) {
-        const event = copyEvent({ ...e, seq: d.session.lastSeq + 1 } as SessionEvent);
-        // Counted as the SQL stores count it: the size of the event's JSON.
-        bytes += Buffer.byteLength(JSON.stringify(event));
-        d.session.lastSeq = event.seq;
-        d.session.updatedAt = event.at;
-        d.events.push(event);
-        for (const op of projectionOf(event)) apply(d, op);
-        stored.push(copyEvent(event));
-      }
-      d.storedBytes += bytes;
-      usageOf(d.session.userId).storedBytes += bytes;
-      return stored;
+      return append(d, events);
     },
     async readEvents(sessionId, after, limit, cap) {
       const d = data(sessionId);
@@ -244,6 +285,9 @@ export function createMemoryStore(): Store {
       if (front) d.queue.unshift(copyQueued(message));
       else d.queue.push(copyQueued(message));
       if (clientMessage) d.clientMessages.set(clientMessage.id, { ...clientMessage.record });
+    },
+    async startTurn(sessionId, request) {
+      return startTurn(sessionId, request);
     },
     async listQueue(sessionId, view = {}) {
       const bare = (m: QueuedMessageRecord): QueuedMessageRecord => ({ ...m, attachments: [] });

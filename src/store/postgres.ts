@@ -3,19 +3,23 @@ import { logError } from '../observability/error-sink.js';
 import { SwitchboardError } from '../errors.js';
 import type { NewSessionEvent, SessionEvent, SessionStatus } from '../events/types.js';
 import { postgresMigrations } from './postgres-migrations.js';
-import { projectionOf, type ProjectionOp } from './projection.js';
+import { projectionOf, userMessageOf, type ProjectionOp } from './projection.js';
 import { FencedError, isFenced } from './fenced.js';
 import { ReadCapExceeded } from './read-cap.js';
 import { toMessage, toSession, type MessageRow, type SessionRow } from './rows.js';
 import type {
+  ClientMessageRecord,
   ConfigRecord,
   CreateSessionOutcome,
   LeaseRecord,
   MessageRecord,
   PermissionRecord,
   QueuedMessageRecord,
+  StartedTurn,
   Store,
   ToolCallRecord,
+  TurnOutcome,
+  TurnRequest,
   UsageRecord,
 } from './types.js';
 
@@ -395,30 +399,113 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       // Checked under the row lock: a takeover's grant (claimLease) bumps the fence on this
       // row, so it cannot slip in between this check and the commit.
       if (isFenced(token, Number(row.fence))) throw new FencedError(sessionId, token!);
+      return appendLocked(client, sessionId, row, events);
+    });
+  }
 
-      const state = { status: row.status };
-      let seq = row.last_seq;
-      const bodies: string[] = [];
-      let bytes = 0;
-      for (const e of events) {
-        const body = toJson({ ...e, seq: ++seq });
-        bodies.push(body);
-        bytes += Buffer.byteLength(body);
-        // Ops see the event exactly as it is stored and read back.
-        const event = JSON.parse(body) as SessionEvent;
-        for (const op of projectionOf(event)) await apply(client, sessionId, seq, op, state);
-      }
-      // One statement for the whole batch: the events, then the session's new state.
-      await run(
+  /** appendProjected's writes, in a transaction holding the session row (`row` as read under the lock). */
+  async function appendLocked(
+    client: pg.PoolClient,
+    sessionId: string,
+    row: Pick<SessionRow, 'last_seq' | 'status'>,
+    events: NewSessionEvent[],
+  ): Promise<SessionEvent[]> {
+    const state = { status: row.status };
+    let seq = row.last_seq;
+    const bodies: string[] = [];
+    let bytes = 0;
+    for (const e of events) {
+      const body = toJson({ ...e, seq: ++seq });
+      bodies.push(body);
+      bytes += Buffer.byteLength(body);
+      // Ops see the event exactly as it is stored and read back.
+      const event = JSON.parse(body) as SessionEvent;
+      for (const op of projectionOf(event)) await apply(client, sessionId, seq, op, state);
+    }
+    // One statement for the whole batch: the events, then the session's new state.
+    await run(
+      client,
+      `WITH inserted AS (
+         INSERT INTO events (session_id, seq, body)
+         SELECT $1, (e->>'seq')::int, e FROM jsonb_array_elements($2::jsonb) AS e
+       )
+       UPDATE sessions SET status = $3, last_seq = $4, updated_at = $5, stored_bytes = stored_bytes + $6 WHERE id = $1`,
+      [sessionId, `[${bodies.join(',')}]`, state.status, seq, events.at(-1)!.at, bytes],
+    );
+    return bodies.map((body) => JSON.parse(body) as SessionEvent);
+  }
+
+  /** Store.startTurn: one transaction holding the session row from its first statement. */
+  async function startTurn(sessionId: string, request: TurnRequest): Promise<TurnOutcome> {
+    return transaction(async (client): Promise<TurnOutcome> => {
+      // Locked as appends lock it: queue positions, seqs and the fence check cannot race.
+      // The owner's stored bytes are summed in the same statement (the quota check).
+      const { rows } = await run<SessionRow & UsageColumns & { fence: string; client_turn_id: string | null; client_queued: boolean | null; queue_length: string }>(
         client,
-        `WITH inserted AS (
-           INSERT INTO events (session_id, seq, body)
-           SELECT $1, (e->>'seq')::int, e FROM jsonb_array_elements($2::jsonb) AS e
-         )
-         UPDATE sessions SET status = $3, last_seq = $4, updated_at = $5, stored_bytes = stored_bytes + $6 WHERE id = $1`,
-        [sessionId, `[${bodies.join(',')}]`, state.status, seq, events.at(-1)!.at, bytes],
+        `SELECT ${SESSION_COLUMNS_OF_S}, s.fence, u.sessions AS owner_sessions,
+           (SELECT SUM(o.stored_bytes) FROM sessions o WHERE o.user_id = s.user_id) AS owner_stored_bytes,
+           c.turn_id AS client_turn_id, c.queued AS client_queued,
+           (SELECT COUNT(*) FROM queue WHERE session_id = s.id) AS queue_length
+         FROM sessions s LEFT JOIN user_usage u ON u.user_id = s.user_id
+           LEFT JOIN client_messages c ON c.session_id = s.id AND c.client_message_id = $2
+         WHERE s.id = $1 FOR NO KEY UPDATE OF s`,
+        [sessionId, request.message?.clientMessageId ?? null],
       );
-      return bodies.map((body) => JSON.parse(body) as SessionEvent);
+      const row = rows[0];
+      if (!row || (request.userId !== undefined && row.user_id !== request.userId)) return { outcome: 'not-found' };
+      const m = request.message;
+      if (m) {
+        if (row.client_turn_id !== null) {
+          return { outcome: 'duplicate', record: { turnId: row.client_turn_id, queued: row.client_queued === true }, session: toSession(row) };
+        }
+        const usage = toUsage(row);
+        if ((m.maxStoredBytes ?? 0) > 0 && usage.storedBytes > m.maxStoredBytes!) return { outcome: 'over-quota', usage };
+        if (m.reject) return { outcome: 'rejected' };
+        if ((m.maxQueued ?? 0) > 0 && Number(row.queue_length) >= m.maxQueued!) return { outcome: 'queue-full' };
+      }
+      const start = request.start && !(request.onlyIfIdle && row.status !== 'IDLE');
+      let head = m?.record;
+      if (start && !m?.front && Number(row.queue_length) > 0) {
+        const { rows: queued } = await run<{ message: QueuedMessageRecord }>(
+          client,
+          'SELECT message FROM queue WHERE session_id = $1 ORDER BY position LIMIT 1',
+          [sessionId],
+        );
+        head = queued[0]?.message ?? head;
+      }
+      if (!start) head = undefined;
+      if (!m && !head) return { outcome: 'done', record: null, started: null, session: toSession(row) };
+      if (isFenced(request.token, Number(row.fence))) throw new FencedError(sessionId, request.token!);
+      let record: ClientMessageRecord | null = null;
+      if (m) {
+        record = { turnId: m.record.turnId, queued: !m.front && head?.turnId !== m.record.turnId };
+        const next = m.front ? 'MIN(position) - 1' : 'MAX(position) + 1';
+        await run(
+          client,
+          `WITH queued AS (
+             INSERT INTO queue (session_id, position, turn_id, message)
+             VALUES ($1, COALESCE((SELECT ${next} FROM queue WHERE session_id = $1), 0), $2, $3)
+           )
+           INSERT INTO client_messages (session_id, client_message_id, turn_id, queued)
+           SELECT $1, $4, $2, $5 WHERE $4::text IS NOT NULL
+           ON CONFLICT (session_id, client_message_id) DO UPDATE SET turn_id = excluded.turn_id, queued = excluded.queued`,
+          [sessionId, m.record.turnId, toJson(m.record), m.clientMessageId ?? null, record.queued],
+        );
+      }
+      let started: StartedTurn | null = null;
+      let session = toSession(row);
+      if (head) {
+        const { rows: messages } = await run<MessageRow<ToolCallRecord[]>>(
+          client,
+          'SELECT * FROM messages WHERE session_id = $1 ORDER BY position',
+          [sessionId],
+        );
+        const [event] = await appendLocked(client, sessionId, row, [userMessageOf(sessionId, head, request.at)]);
+        started = { event: event!, message: head, history: messages.map(toMessage) };
+        // What appendLocked wrote to the row: the projection of a USER_MESSAGE.
+        session = { ...session, status: 'RUNNING', lastSeq: event!.seq, updatedAt: event!.at };
+      }
+      return { outcome: 'done', record, started, session };
     });
   }
 
@@ -611,6 +698,9 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
           );
         }
       });
+    },
+    async startTurn(sessionId, request) {
+      return startTurn(sessionId, request);
     },
     async listQueue(sessionId, view = {}) {
       // Without attachments, they stay in the database (megabytes each).

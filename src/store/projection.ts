@@ -1,5 +1,5 @@
-import { permissionStatusOf, type SessionEvent, type SessionStatus } from '../events/types.js';
-import type { MessageRecord, PermissionRecord, ToolCallRecord } from './types.js';
+import { permissionStatusOf, type NewSessionEvent, type SessionEvent, type SessionStatus } from '../events/types.js';
+import type { MessageRecord, PermissionRecord, QueuedMessageRecord, ToolCallRecord } from './types.js';
 
 /**
  * What appending one event changes besides the log itself. Every store applies these ops in
@@ -15,6 +15,16 @@ export type ProjectionOp =
   | { op: 'toolResult'; toolUseId: string; result: string; isError: boolean }
   | { op: 'addPermission'; permission: PermissionRecord }
   | { op: 'resolvePermission'; requestId: string; status: PermissionRecord['status'] };
+
+/** The USER_MESSAGE that starts a queued message's turn (Store.startTurn). */
+export const userMessageOf = (sessionId: string, queued: QueuedMessageRecord, at: string): NewSessionEvent => ({
+  type: 'USER_MESSAGE',
+  sessionId,
+  turnId: queued.turnId,
+  at,
+  messageId: queued.messageId,
+  text: queued.text,
+});
 
 /** Id of an assistant message opened by the event with this seq: unique across sessions. */
 export const assistantMessageId = (sessionId: string, seq: number) => `${sessionId}:${seq}`;

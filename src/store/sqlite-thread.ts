@@ -35,6 +35,7 @@ const METHODS = [
   'addPermissionRule',
   'hasPermissionRule',
   'enqueue',
+  'startTurn',
   'listQueue',
   'clearQueue',
   'getClientMessage',

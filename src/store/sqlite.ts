@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { NewSessionEvent, SessionEvent, SessionStatus } from '../events/types.js';
 import { FencedError, isFenced } from './fenced.js';
-import { projectionOf, type ProjectionOp } from './projection.js';
+import { projectionOf, userMessageOf, type ProjectionOp } from './projection.js';
 import { takeWithin } from './read-cap.js';
 import { toMessage, toSession, type MessageRow, type SessionRow } from './rows.js';
 import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js';
@@ -18,8 +18,11 @@ import type {
   PermissionRecord,
   QueuedMessageRecord,
   SessionRecord,
+  StartedTurn,
   Store,
   ToolCallRecord,
+  TurnOutcome,
+  TurnRequest,
   UsageRecord,
 } from './types.js';
 
@@ -170,6 +173,10 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
     listQueueBare: db.prepare<[string], { message: string }>(
       `SELECT json_remove(message, '$.attachments') AS message FROM queue WHERE session_id = ? ORDER BY position`,
     ),
+    queueLength: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM queue WHERE session_id = ?'),
+    queueHead: db.prepare<[string], { message: string }>(
+      'SELECT message FROM queue WHERE session_id = ? ORDER BY position LIMIT 1',
+    ),
     clearQueue: db.prepare<[string]>('DELETE FROM queue WHERE session_id = ?'),
     dequeue: db.prepare<[string, string]>('DELETE FROM queue WHERE session_id = ? AND turn_id = ?'),
     getClientMessage: db.prepare<[string, string], { turn_id: string; queued: number }>(
@@ -306,6 +313,41 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
     return stored;
   });
 
+  const startTurn = db.transaction((sessionId: string, request: TurnRequest): TurnOutcome => {
+    const row = q.getSessionWithUsage.get(sessionId);
+    if (!row || (request.userId !== undefined && row.user_id !== request.userId)) return { outcome: 'not-found' };
+    const m = request.message;
+    if (m) {
+      const first = m.clientMessageId != null ? q.getClientMessage.get(sessionId, m.clientMessageId) : undefined;
+      if (first) return { outcome: 'duplicate', record: { turnId: first.turn_id, queued: first.queued === 1 }, session: toSession(row) };
+      const usage = toUsage(row);
+      if ((m.maxStoredBytes ?? 0) > 0 && usage.storedBytes > m.maxStoredBytes!) return { outcome: 'over-quota', usage };
+      if (m.reject) return { outcome: 'rejected' };
+      if ((m.maxQueued ?? 0) > 0 && q.queueLength.get(sessionId)!.n >= m.maxQueued!) return { outcome: 'queue-full' };
+    }
+    const start = request.start && !(request.onlyIfIdle && row.status !== 'IDLE');
+    const queued = start && !m?.front ? q.queueHead.get(sessionId) : undefined;
+    const head: QueuedMessageRecord | undefined = !start
+      ? undefined
+      : queued
+        ? (JSON.parse(queued.message) as QueuedMessageRecord)
+        : m?.record;
+    if (!m && !head) return { outcome: 'done', record: null, started: null, session: toSession(row) };
+    checkFence(sessionId, request.token);
+    let record: ClientMessageRecord | null = null;
+    if (m) {
+      record = { turnId: m.record.turnId, queued: !m.front && head?.turnId !== m.record.turnId };
+      enqueue(sessionId, m.record, m.front, undefined, m.clientMessageId != null ? { id: m.clientMessageId, record } : undefined);
+    }
+    let started: StartedTurn | null = null;
+    if (head) {
+      const history = q.listMessages.all({ sessionId, before: null, last: -1 }).reverse().map(toMessage);
+      const [event] = append(sessionId, [userMessageOf(sessionId, head, request.at)], undefined);
+      started = { event: event!, message: head, history };
+    }
+    return { outcome: 'done', record, started, session: toSession(q.getSession.get(sessionId)!) };
+  });
+
   const create = db.transaction((session: SessionRecord, maxSessions: number): CreateSessionOutcome => {
     q.ensureUsage.run(session.userId);
     const { sessions } = q.sessionCount.get(session.userId)!;
@@ -392,6 +434,9 @@ export function createSqliteStore({ path, busyTimeoutMs = 5000, checkpointInterv
     },
     async enqueue(sessionId, message: QueuedMessageRecord, front = false, token, clientMessage) {
       enqueue(sessionId, message, front, token, clientMessage);
+    },
+    async startTurn(sessionId, request) {
+      return startTurn(sessionId, request);
     },
     async listQueue(sessionId, view = {}) {
       const bare = view.attachments === false;

@@ -90,6 +90,68 @@ export interface ClientMessageRecord {
   queued: boolean;
 }
 
+/** What `startTurn` is asked to do (see there). */
+export interface TurnRequest {
+  /** The session must be this user's: another user's session answers `not-found`, as an absent one. @default no check */
+  userId?: string;
+  /** A message to queue first; absent: only the head of the queue starts (a turn ended, a takeover). */
+  message?: {
+    record: QueuedMessageRecord;
+    /** At the head of the queue (INTERRUPT), else at the tail. */
+    front: boolean;
+    /**
+     * The idempotency key: a record under it answers `duplicate` and nothing is written;
+     * else the message's record (its exact `queued`) is written with it.
+     */
+    clientMessageId?: string;
+    /** `over-quota` when the owner's stored bytes are more than this. @default 0: no bound */
+    maxStoredBytes?: number;
+    /** `rejected` once ownership, idempotency and quota have passed (the REJECT strategy while a turn runs). @default false */
+    reject?: boolean;
+    /** `queue-full` when the queue already holds this many messages. @default 0: no bound */
+    maxQueued?: number;
+  };
+  /** No turn runs (the caller knows): the head of the queue, if any, starts. */
+  start: boolean;
+  /**
+   * Start only a session whose status is IDLE: one left RUNNING (its holder died) starts
+   * nothing, and the answer's session shows its status (a takeover settles it first).
+   * @default false
+   */
+  onlyIfIdle?: boolean;
+  /** The started turn's USER_MESSAGE `at`. */
+  at: string;
+  /** The lease's fencing token (see Store); undefined: unfenced. */
+  token?: number;
+}
+
+/** A turn `startTurn` started: the queue's head, now a USER_MESSAGE. */
+export interface StartedTurn {
+  /** The USER_MESSAGE as stored (seq assigned, projection applied). */
+  event: SessionEvent;
+  /** The queued message it came from (text, attachments, ids), no longer in the queue. */
+  message: QueuedMessageRecord;
+  /** The conversation before this turn's message, as `listMessages` gave it just before. */
+  history: MessageRecord[];
+}
+
+/** What `startTurn` did. Every outcome but `done` wrote nothing. */
+export type TurnOutcome =
+  | { outcome: 'not-found' }
+  | { outcome: 'duplicate'; record: ClientMessageRecord; session: SessionRecord }
+  | { outcome: 'over-quota'; usage: UsageRecord }
+  | { outcome: 'rejected' }
+  | { outcome: 'queue-full' }
+  | {
+      outcome: 'done';
+      /** The message's record (as written under its clientMessageId, if any); null without a message. */
+      record: ClientMessageRecord | null;
+      /** null: nothing started (not asked to, or the queue is empty). */
+      started: StartedTurn | null;
+      /** The session as the operation left it (equal to `getSession`'s answer after it). */
+      session: SessionRecord;
+    };
+
 /** Who runs a session's turns, until when (ms since the epoch). */
 export interface LeaseRecord {
   holder: string;
@@ -204,6 +266,23 @@ export interface Store {
     token?: number,
     clientMessage?: { id: string; record: ClientMessageRecord },
   ): Promise<void>;
+  /**
+   * Queues a message and starts the queue's head, as ONE atomic step (one transaction, one
+   * call): the way a turn starts in one round trip. In this order, stopping at the first that
+   * refuses, with nothing written:
+   * 1. the session exists and is `userId`'s (`not-found`);
+   * 2. with a message: its clientMessageId is not recorded yet (`duplicate`, with that record);
+   *    the owner's stored bytes are within `maxStoredBytes` (`over-quota`); not `reject`
+   *    (`rejected`); the queue holds fewer than `maxQueued` (`queue-full`);
+   * 3. fenced by `token` like `enqueue` (FencedError): the message goes in (tail, or head with
+   *    `front`) with its client-message record;
+   * 4. with `start`: the head of the queue (this message or one queued before) becomes a
+   *    USER_MESSAGE event, appended exactly as `appendEvents` appends it (seq, projection,
+   *    usage; fenced), returned with the head and the conversation before it.
+   * The record's `queued` is exact: false when this message started or went to the head
+   * (`front`: it starts when the running turn ends), else true.
+   */
+  startTurn(sessionId: string, request: TurnRequest): Promise<TurnOutcome>;
   /**
    * The queue, in order. With `view.attachments: false`, records come without their
    * attachments (`[]`), which are then never read; with `view.maxBytes`, as `readEvents`'s cap.
