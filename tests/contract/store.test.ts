@@ -14,7 +14,7 @@ import { postgresMigrations } from '../../src/store/postgres-migrations.js';
 import { createSqliteStore } from '../../src/store/sqlite.js';
 import { sqliteMigrations } from '../../src/store/sqlite-migrations.js';
 import { createThreadedSqliteStore } from '../../src/store/sqlite-thread.js';
-import type { QueuedMessageRecord, Store } from '../../src/store/types.js';
+import type { MessageRecord, QueuedMessageRecord, Store } from '../../src/store/types.js';
 import {
   complete,
   delta,
@@ -576,6 +576,153 @@ function describeStore({ name, open, requirement, openLegacy }: Backend) {
         expect(await store.getClientMessage(a.id, 'c1')).toEqual({ turnId: 't1', queued: true });
         expect(await store.getClientMessage(a.id, 'c2')).toEqual({ turnId: 't2', queued: false });
         expect(await store.getClientMessage(b.id, 'c1')).toBeNull();
+      });
+    });
+
+    describe('startTurn', () => {
+      /** Everything a refused call must leave as it was. */
+      async function snapshot(id: string, userId: string, clientMessageId = 'c1') {
+        return {
+          session: await store.getSession(id),
+          events: await store.readEvents(id, 0, 1000),
+          messages: await store.listMessages(id),
+          queue: await store.listQueue(id),
+          client: await store.getClientMessage(id, clientMessageId),
+          usage: await store.getUsage(userId),
+        };
+      }
+
+      /** A session with a finished turn behind it (a conversation to pass as history). */
+      async function withHistory() {
+        const session = await newSession();
+        await store.appendEvents(session.id, [
+          userMessage(session.id, 'first', { turnId: 't0', messageId: 'm0', at: at(1) }),
+          textComplete(session.id, 'answer', { turnId: 't0', at: at(2) }),
+          complete(session.id, { turnId: 't0', at: at(3) }),
+        ]);
+        return session;
+      }
+
+      it('idle: queues the message and starts it, exactly as enqueue + appendEvents would, in one call', async () => {
+        const a = await withHistory();
+        const b = await withHistory();
+        const history = await store.listMessages(a.id);
+        const usage = { a: await store.getUsage(a.userId), b: await store.getUsage(b.userId) };
+
+        const outcome = await store.startTurn(a.id, {
+          userId: a.userId,
+          message: { record: queued('t1'), front: false, clientMessageId: 'c1' },
+          start: true,
+          at: at(9),
+        });
+        // The same by the separate calls, on a twin session.
+        await store.enqueue(b.id, queued('t1'));
+        const [twin] = await store.appendEvents(b.id, [
+          { type: 'USER_MESSAGE', sessionId: b.id, turnId: 't1', at: at(9), messageId: 'm-t1', text: 'queued t1' },
+        ]);
+
+        if (outcome.outcome !== 'done') throw new Error(`expected done, got ${outcome.outcome}`);
+        expect(outcome.record).toEqual({ turnId: 't1', queued: false });
+        expect(await store.getClientMessage(a.id, 'c1')).toEqual({ turnId: 't1', queued: false });
+        expect(outcome.started?.message).toEqual(queued('t1'));
+        expect(outcome.started?.history, 'the conversation before this turn').toEqual(history);
+        expect(outcome.started?.event).toEqual({ ...twin, sessionId: a.id });
+        expect(await store.readEvents(a.id, 3, 10)).toEqual([outcome.started!.event]);
+        expect(outcome.session).toEqual(await store.getSession(a.id));
+        const { id: _a, userId: _ua, createdAt: _ca, ...sessionA } = outcome.session;
+        const { id: _b, userId: _ub, createdAt: _cb, ...sessionB } = (await store.getSession(b.id))!;
+        expect(sessionA).toEqual({ ...sessionB, status: 'RUNNING', lastSeq: 4, updatedAt: at(9) });
+        // Assistant message ids name their session: compared without them.
+        const bare = (messages: MessageRecord[]) => messages.map(({ id, ...m }) => ({ ...m, id: id.replace(/^.*:/, '') }));
+        expect(bare(await store.listMessages(a.id))).toEqual(bare(await store.listMessages(b.id)));
+        expect(await store.listQueue(a.id)).toEqual([]);
+        const grown = async (userId: string, before: { storedBytes: number }) => (await store.getUsage(userId)).storedBytes - before.storedBytes;
+        expectBytesNear(await grown(a.userId, usage.a), await grown(b.userId, usage.b), 1);
+        expect(await grown(a.userId, usage.a)).toBeGreaterThan(0);
+      });
+
+      it('a turn running: queues at the tail (queued), or at the head with front (not queued), and starts nothing', async () => {
+        const { id, userId } = await newSession();
+        await store.appendEvents(id, [userMessage(id, 'running', { turnId: 't0' })]);
+        const lastSeq = (await store.getSession(id))!.lastSeq;
+        const tail = await store.startTurn(id, { userId, message: { record: queued('t1'), front: false, clientMessageId: 'c1' }, start: false, at: at(9) });
+        const head = await store.startTurn(id, { userId, message: { record: queued('t2'), front: true, clientMessageId: 'c2' }, start: false, at: at(9) });
+        expect(tail).toMatchObject({ outcome: 'done', record: { turnId: 't1', queued: true }, started: null });
+        expect(head).toMatchObject({ outcome: 'done', record: { turnId: 't2', queued: false }, started: null });
+        expect(await store.getClientMessage(id, 'c1')).toEqual({ turnId: 't1', queued: true });
+        expect(await store.getClientMessage(id, 'c2')).toEqual({ turnId: 't2', queued: false });
+        expect((await store.listQueue(id)).map((m) => m.turnId)).toEqual(['t2', 't1']);
+        expect((await store.getSession(id))!.lastSeq).toBe(lastSeq);
+        expect(head.outcome === 'done' && head.session).toEqual(await store.getSession(id));
+      });
+
+      it('idle with messages queued before: the head starts, and the new message says queued', async () => {
+        const { id, userId } = await newSession();
+        await store.enqueue(id, queued('t1'));
+        const outcome = await store.startTurn(id, { userId, message: { record: queued('t2'), front: false, clientMessageId: 'c2' }, start: true, at: at(9) });
+        expect(outcome).toMatchObject({ outcome: 'done', record: { turnId: 't2', queued: true }, started: { message: queued('t1'), history: [] } });
+        expect(await store.getClientMessage(id, 'c2')).toEqual({ turnId: 't2', queued: true });
+        expect((await store.listQueue(id)).map((m) => m.turnId)).toEqual(['t2']);
+        expect((await store.listMessages(id)).map((m) => m.turnId)).toEqual(['t1']);
+      });
+
+      it('without a message: starts the head of the queue, or (queue empty, or onlyIfIdle on a session not idle) writes nothing', async () => {
+        const { id, userId } = await newSession();
+        const idle = await store.startTurn(id, { start: true, at: at(9) });
+        expect(idle).toEqual({ outcome: 'done', record: null, started: null, session: await store.getSession(id) });
+
+        await store.enqueue(id, queued('t1'));
+        await store.enqueue(id, queued('t2'));
+        const next = await store.startTurn(id, { start: true, onlyIfIdle: true, at: at(9) });
+        expect(next).toMatchObject({ outcome: 'done', record: null, started: { message: queued('t1'), event: { type: 'USER_MESSAGE', turnId: 't1', seq: 1 } } });
+
+        // RUNNING now: onlyIfIdle starts nothing and shows the status.
+        const before = await snapshot(id, userId);
+        const open = await store.startTurn(id, { start: true, onlyIfIdle: true, at: at(10) });
+        expect(open).toEqual({ outcome: 'done', record: null, started: null, session: before.session });
+        expect(await snapshot(id, userId)).toEqual(before);
+      });
+
+      it('refuses, writing nothing: not-found (absent or not the user\'s), duplicate, over-quota, rejected, queue-full', async () => {
+        const { id, userId } = await newSession();
+        await store.appendEvents(id, [userMessage(id, 'running', { turnId: 't0' })]);
+        await store.startTurn(id, { userId, message: { record: queued('t1'), front: false, clientMessageId: 'c1' }, start: false, at: at(9) });
+        const before = await snapshot(id, userId, 'c2');
+        const message = (overrides: object = {}) => ({ record: queued('t2'), front: false, clientMessageId: 'c2', ...overrides });
+        const ask = (request: Partial<Parameters<Store['startTurn']>[1]>) => store.startTurn(id, { userId, message: message(), start: true, at: at(9), ...request });
+
+        expect(await store.startTurn(uniqueId('absent'), { userId, message: message(), start: true, at: at(9) })).toEqual({ outcome: 'not-found' });
+        expect(await ask({ userId: uniqueId('u') })).toEqual({ outcome: 'not-found' });
+        const storedBytes = before.usage.storedBytes;
+        expect(storedBytes).toBeGreaterThan(0);
+        expect(await ask({ message: message({ maxStoredBytes: storedBytes - 1 }) })).toEqual({ outcome: 'over-quota', usage: before.usage });
+        expect(await ask({ message: message({ reject: true }) })).toEqual({ outcome: 'rejected' });
+        expect(await ask({ message: message({ maxQueued: 1 }) })).toEqual({ outcome: 'queue-full' });
+        expect(await snapshot(id, userId, 'c2')).toEqual(before);
+
+        // The quota is "more than": at the bound, and under the queue bound, it goes through.
+        expect(await ask({ start: false, message: message({ maxStoredBytes: storedBytes, maxQueued: 2 }) })).toMatchObject({ outcome: 'done' });
+        const after = await snapshot(id, userId, 'c2');
+        // A retry: the first record and the session, whatever it carries; nothing written.
+        const retry = await ask({ message: { record: queued('t3'), front: true, clientMessageId: 'c2', reject: true, maxQueued: 1 } });
+        expect(retry).toEqual({ outcome: 'duplicate', record: { turnId: 't2', queued: true }, session: after.session });
+        expect(await snapshot(id, userId, 'c2')).toEqual(after);
+      });
+
+      it('refuses a call with an older token (FencedError), writing nothing', async () => {
+        const { id, userId } = await newSession();
+        const old = (await store.claimLease(id, 'a', 1000, 0)).token;
+        await store.enqueue(id, queued('t1'), false, old);
+        const current = (await store.claimLease(id, 'b', 1000, 5000)).token;
+        const before = await snapshot(id, userId);
+        const message = { record: queued('t2'), front: false, clientMessageId: 'c1' };
+        await expect(store.startTurn(id, { userId, message, start: true, at: at(9), token: old })).rejects.toBeInstanceOf(FencedError);
+        await expect(store.startTurn(id, { userId, message, start: false, at: at(9), token: old })).rejects.toBeInstanceOf(FencedError);
+        await expect(store.startTurn(id, { start: true, at: at(9), token: old })).rejects.toBeInstanceOf(FencedError);
+        expect(await snapshot(id, userId)).toEqual(before);
+
+        const outcome = await store.startTurn(id, { userId, message, start: true, at: at(9), token: current });
+        expect(outcome).toMatchObject({ outcome: 'done', record: { turnId: 't2', queued: true }, started: { message: queued('t1') } });
       });
     });
 
