@@ -165,7 +165,7 @@ export class SessionManager {
       forwardTimeoutMs: options.forwardTimeoutMs,
       onError: this.onError,
       execute: (command) => this.execute(command),
-      adopt: (sessionId) => this.adopt(sessionId),
+      adopt: (sessionId, next) => this.adopt(sessionId, next),
       releaseIfIdle: (sessionId) => this.releaseIfIdle(sessionId),
       // Not twice for one write: a refusal EventLog.write met is counted by `refused` below.
       fenced: (error) => void (this.counted.has(error) || this.options.metrics?.fencedWrite()),
@@ -345,6 +345,7 @@ export class SessionManager {
         createdAt: new Date(this.options.clock.now()).toISOString(),
       };
       const { maxQueuedMessages, maxStoredBytesPerUser } = this.limits;
+      const start = running === null && (await this.mayStart(sessionId, runner));
       // Ownership, idempotency, quota, strategy, queue bound, the enqueue and (idle) the turn's
       // start: one store operation.
       const outcome = await this.startTurn(sessionId, runner, {
@@ -357,7 +358,9 @@ export class SessionManager {
           reject: running !== null && strategy === 'REJECT',
           maxQueued: running ? maxQueuedMessages : 0,
         },
-        start: running === null && (await this.mayStart(sessionId, runner)),
+        start,
+        // A session left open by a dead holder is settled first (below): adopt left it to this.
+        onlyIfIdle: true,
       });
       switch (outcome.outcome) {
         case 'not-found':
@@ -373,9 +376,17 @@ export class SessionManager {
           throw conflict('A turn is running in this session (strategy REJECT).');
         case 'queue-full':
           throw new SwitchboardError('RATE_LIMITED', `The session's queue is full (${maxQueuedMessages} messages).`);
-        case 'done':
+        case 'done': {
           if (running) interrupted = interrupt ? running : null;
-          return { ...outcome.record!, session: outcome.session };
+          const record = outcome.record!;
+          if (!start || outcome.started || outcome.session.status === 'IDLE') return { ...record, session: outcome.session };
+          // Rare: just taken over from a holder that died mid-turn. Its turn ends, the queue runs,
+          // and the record says what became of this message.
+          await this.settle(sessionId, runner, outcome.session);
+          const exact = { turnId: record.turnId, queued: runner.turn?.turnId !== record.turnId };
+          if (idempotencyKey != null && exact.queued !== record.queued) await this.options.store.putClientMessage(sessionId, idempotencyKey, exact);
+          return { ...exact, session: await this.get(userId, sessionId) };
+        }
       }
     });
     const toInterrupt = interrupted as RunningTurn | null;
@@ -473,37 +484,46 @@ export class SessionManager {
   /**
    * Called when this instance has just claimed a session's lease: a turn still open in the
    * store but running nowhere here (its instance died, or this one restarted) ends
-   * INTERRUPTED, its pending permissions CANCELLED; then the queue runs.
+   * INTERRUPTED, its pending permissions CANCELLED; then the queue runs. Before a sendMessage,
+   * nothing: its store operation sees the session's state and does this itself (sendMessageHere).
    */
-  private async adopt(sessionId: string): Promise<void> {
+  private async adopt(sessionId: string, next?: SessionCommand): Promise<void> {
+    if (next?.op === 'sendMessage') return;
     const runner = this.runner(sessionId);
     await this.exclusive(runner, async () => {
-      const { store, log, clock } = this.options;
       if (runner.turn) return;
       // One call when the session was left idle: its queue, if any, starts.
       const outcome = await this.startNext(sessionId, runner, { onlyIfIdle: true });
       const session = outcome?.outcome === 'done' ? outcome.session : null;
-      if (!session || session.status === 'IDLE') return;
-      const [last] = await store.readEvents(sessionId, session.lastSeq - 1, 1);
-      const turnId = last?.turnId ?? null;
-      const at = () => new Date(clock.now()).toISOString();
-      for (const p of await store.listPermissions(sessionId, 'PENDING')) {
-        log.emit({
-          type: 'PERMISSION_RESOLVED',
-          sessionId,
-          turnId: p.turnId,
-          at: at(),
-          requestId: p.request.requestId,
-          allowed: false,
-          alwaysAllow: false,
-          resolution: 'CANCELLED',
-        });
-      }
-      await log.emitAndWait({ type: 'COMPLETE', sessionId, turnId, at: at(), reason: 'INTERRUPTED', usage: null });
-      // A turn's end like any other, though its start was another process's.
-      this.logger.info({ sessionId, turnId, reason: 'INTERRUPTED', recovered: true }, 'turn ended');
-      await this.startNext(sessionId, runner);
+      if (session && session.status !== 'IDLE') await this.settle(sessionId, runner, session);
     });
+  }
+
+  /**
+   * Ends the turn a dead holder left open (`session` shows it: not IDLE, and nothing runs here),
+   * then starts the queue. Call inside `exclusive`.
+   */
+  private async settle(sessionId: string, runner: Runner, session: SessionRecord): Promise<void> {
+    const { store, log, clock } = this.options;
+    const [last] = await store.readEvents(sessionId, session.lastSeq - 1, 1);
+    const turnId = last?.turnId ?? null;
+    const at = () => new Date(clock.now()).toISOString();
+    for (const p of await store.listPermissions(sessionId, 'PENDING')) {
+      log.emit({
+        type: 'PERMISSION_RESOLVED',
+        sessionId,
+        turnId: p.turnId,
+        at: at(),
+        requestId: p.request.requestId,
+        allowed: false,
+        alwaysAllow: false,
+        resolution: 'CANCELLED',
+      });
+    }
+    await log.emitAndWait({ type: 'COMPLETE', sessionId, turnId, at: at(), reason: 'INTERRUPTED', usage: null });
+    // A turn's end like any other, though its start was another process's.
+    this.logger.info({ sessionId, turnId, reason: 'INTERRUPTED', recovered: true }, 'turn ended');
+    await this.startNext(sessionId, runner);
   }
 
   /** Gives the lease up once the session has nothing running and nothing queued. */

@@ -21,9 +21,10 @@ export interface PlacementOptions {
   execute: (command: SessionCommand) => Promise<unknown>;
   /**
    * This instance has just been granted the session's lease it did not hold: what a holder
-   * that died left unsettled is settled, then the queue runs.
+   * that died left unsettled is settled, then the queue runs. `next`: the command about to
+   * run here (absent for a sweep), which may do that itself.
    */
-  adopt: (sessionId: string) => Promise<void>;
+  adopt: (sessionId: string, next?: SessionCommand) => Promise<void>;
   /** A command's write was refused as fenced (counted: switchboard_fenced_writes_total). @default nothing */
   fenced?: (error: FencedError) => void;
   /** After a command ran here (or a sweep adopted the session): gives the lease up if idle. */
@@ -139,7 +140,7 @@ export class Placement {
           return await this.track(
             (async () => {
               try {
-                if (adopting) await this.options.adopt(sessionId);
+                if (adopting) await this.options.adopt(sessionId, command);
                 return await this.options.execute(command);
               } finally {
                 await this.options.releaseIfIdle(sessionId);
