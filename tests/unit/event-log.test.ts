@@ -5,9 +5,11 @@ import type { PubSub } from '../../src/events/pubsub/types.js';
 import { sessionTopic, type SessionTopicMessage } from '../../src/events/topics.js';
 import type { NewSessionEvent, SessionEvent, SessionStatus } from '../../src/events/types.js';
 import { createMemoryStore } from '../../src/store/memory.js';
-import type { Store } from '../../src/store/types.js';
+import { FencedError } from '../../src/store/fenced.js';
+import type { Store, TurnOutcome } from '../../src/store/types.js';
 import { complete, delta, sessionRecord, textComplete, userMessage } from '../utils/events.js';
 import { createManualClock, settle, type ManualClock } from '../utils/manual-clock.js';
+import { signal } from '../utils/signal.js';
 
 let clock: ManualClock;
 let store: Store;
@@ -256,6 +258,92 @@ describe('EventLog', () => {
       [3, 'COMPLETE'],
     ]);
     expect(errors.length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('EventLog.write', () => {
+  const at = new Date(1_000_000).toISOString();
+  const queued = (turnId: string) => ({ turnId, messageId: `m-${turnId}`, text: turnId, attachments: [], createdAt: at });
+  /** Store.startTurn queueing and starting `turnId`, and what of it the log publishes. */
+  const start = (turnId: string) => (token: number | undefined) =>
+    store.startTurn('s1', { message: { record: queued(turnId), front: false }, start: true, at, token });
+  const startedEvents = (o: TurnOutcome) => (o.outcome === 'done' && o.started ? [o.started.event] : []);
+
+  it("runs after the session's pending events, holds its slot (later events wait), then publishes and counts what it appended", async () => {
+    const appended: SessionEvent[] = [];
+    const log = new EventLog({ store, pubsub, clock, metrics: { appended: (events) => appended.push(...events) } });
+    const published: SessionEvent[] = [];
+    pubsub.subscribe(sessionTopic('s1'), (payload) => {
+      const message = payload as SessionTopicMessage;
+      if (message.kind === 'events') published.push(...message.events);
+    });
+    log.emit(userMessage('s1', 'before', { turnId: 't0' }));
+    log.emit(complete('s1', { turnId: 't0' }));
+    const held = signal();
+    let seenBefore = -1;
+    const written = log.write(
+      's1',
+      async (token) => {
+        seenBefore = (await store.getSession('s1'))!.lastSeq;
+        await held.promise;
+        return start('t1')(token);
+      },
+      startedEvents,
+    );
+    await settle();
+    log.emit(delta('s1', 'after'));
+    await settle();
+    clock.advance(1000); // past the coalescing window: the delta is handed over, and waits
+    await settle();
+    expect(seenBefore, 'the events emitted before it were stored first').toBe(2);
+    expect((await stored()).length).toBe(2);
+
+    held.resolve();
+    const outcome = await written;
+    expect(outcome).toMatchObject({ outcome: 'done', started: { event: { seq: 3, type: 'USER_MESSAGE' } } });
+    await log.settled('s1');
+    const order = ['USER_MESSAGE', 'COMPLETE', 'USER_MESSAGE', 'after'];
+    expect((await stored()).map((e) => (e.type === 'TEXT_DELTA' ? e.delta : e.type))).toEqual(order);
+    expect(published).toEqual(await stored());
+    expect(appended).toEqual(await stored());
+  });
+
+  it('a FencedError drops what is pending, tells Fencing.refused and is thrown; another failure is thrown, not retried', async () => {
+    const refused: FencedError[] = [];
+    const log = newLog();
+    log.fenceWith({ token: () => 1, refused: (_sessionId, error) => refused.push(error) });
+    const held = signal();
+    const fenced = log.write(
+      's1',
+      async () => {
+        await held.promise;
+        throw new FencedError('s1', 1);
+      },
+      () => [],
+    );
+    await settle();
+    log.emit(complete('s1'));
+    await settle();
+    held.resolve();
+    await expect(fenced).rejects.toBeInstanceOf(FencedError);
+    await log.settled('s1');
+    expect(refused).toHaveLength(1);
+    expect(await stored(), 'the event emitted behind it is dropped').toEqual([]);
+
+    let calls = 0;
+    const failing = log.write(
+      's1',
+      async () => {
+        calls++;
+        throw new Error('connection lost');
+      },
+      () => [],
+    );
+    await expect(failing).rejects.toThrow('connection lost');
+    expect(calls).toBe(1);
+    // The session's slot is free again: later events go on.
+    await log.emitAndWait(userMessage('s1', 'later'));
+    expect((await stored()).map((e) => e.type)).toEqual(['USER_MESSAGE']);
   });
 });
 
