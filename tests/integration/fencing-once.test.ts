@@ -46,12 +46,13 @@ describeWithService(services, 'exactly once across a takeover', () => {
   }
 
   // Where A's link stalls: at the interrupted turn's end (after everything of the message), or
-  // at the idempotency record's own write after the message's (putClientMessage, whose
-  // statement alone says FOR KEY SHARE here): the record must have gone with the message.
+  // inside the message's one store operation (Store.startTurn), before its COMMIT (the first
+  // here: a streaming turn's appends and the lease renewals are single statements): nothing
+  // of it may be stored, and the retry must store it once, with its record.
   it.each([
     ['no clientMessageId', {}, 'CANCELLED'],
     ['a clientMessageId', { clientMessageId: 'm-1' }, 'CANCELLED'],
-    ['no clientMessageId, stalled before its record is refined', {}, 'FOR KEY SHARE'],
+    ['no clientMessageId, stalled before its operation commits', {}, 'COMMIT'],
   ])('a forwarded sendMessage (%s) retried after the holder stalled starts one turn', async (_, extra, stallAt) => {
     const proxy = await startTcpProxy(5432);
     const viaProxy = new URL(db.url);
