@@ -15,7 +15,6 @@ import type {
   MessageRecord,
   PermissionRecord,
   QueuedMessageRecord,
-  StartedTurn,
   Store,
   ToolCallRecord,
   TurnOutcome,
@@ -399,57 +398,63 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       // Checked under the row lock: a takeover's grant (claimLease) bumps the fence on this
       // row, so it cannot slip in between this check and the commit.
       if (isFenced(token, Number(row.fence))) throw new FencedError(sessionId, token!);
-      return appendLocked(client, sessionId, row, events);
+
+      const state = { status: row.status };
+      let seq = row.last_seq;
+      const bodies: string[] = [];
+      let bytes = 0;
+      for (const e of events) {
+        const body = toJson({ ...e, seq: ++seq });
+        bodies.push(body);
+        bytes += Buffer.byteLength(body);
+        // Ops see the event exactly as it is stored and read back.
+        const event = JSON.parse(body) as SessionEvent;
+        for (const op of projectionOf(event)) await apply(client, sessionId, seq, op, state);
+      }
+      // One statement for the whole batch: the events, then the session's new state.
+      await run(
+        client,
+        `WITH inserted AS (
+           INSERT INTO events (session_id, seq, body)
+           SELECT $1, (e->>'seq')::int, e FROM jsonb_array_elements($2::jsonb) AS e
+         )
+         UPDATE sessions SET status = $3, last_seq = $4, updated_at = $5, stored_bytes = stored_bytes + $6 WHERE id = $1`,
+        [sessionId, `[${bodies.join(',')}]`, state.status, seq, events.at(-1)!.at, bytes],
+      );
+      return bodies.map((body) => JSON.parse(body) as SessionEvent);
     });
   }
 
-  /** appendProjected's writes, in a transaction holding the session row (`row` as read under the lock). */
-  async function appendLocked(
-    client: pg.PoolClient,
-    sessionId: string,
-    row: Pick<SessionRow, 'last_seq' | 'status'>,
-    events: NewSessionEvent[],
-  ): Promise<SessionEvent[]> {
-    const state = { status: row.status };
-    let seq = row.last_seq;
-    const bodies: string[] = [];
-    let bytes = 0;
-    for (const e of events) {
-      const body = toJson({ ...e, seq: ++seq });
-      bodies.push(body);
-      bytes += Buffer.byteLength(body);
-      // Ops see the event exactly as it is stored and read back.
-      const event = JSON.parse(body) as SessionEvent;
-      for (const op of projectionOf(event)) await apply(client, sessionId, seq, op, state);
-    }
-    // One statement for the whole batch: the events, then the session's new state.
-    await run(
-      client,
-      `WITH inserted AS (
-         INSERT INTO events (session_id, seq, body)
-         SELECT $1, (e->>'seq')::int, e FROM jsonb_array_elements($2::jsonb) AS e
-       )
-       UPDATE sessions SET status = $3, last_seq = $4, updated_at = $5, stored_bytes = stored_bytes + $6 WHERE id = $1`,
-      [sessionId, `[${bodies.join(',')}]`, state.status, seq, events.at(-1)!.at, bytes],
-    );
-    return bodies.map((body) => JSON.parse(body) as SessionEvent);
-  }
-
-  /** Store.startTurn: one transaction holding the session row from its first statement. */
+  /**
+   * Store.startTurn: one transaction of two statements. The first locks the session row (as
+   * appends lock it: queue positions, seqs and the fence check cannot race) and reads all the
+   * checks need: owner's usage, the idempotency record, the queue's length and head, and the
+   * history. The second writes everything: the message and its record, and the USER_MESSAGE
+   * with its projection (projection.ts's ops for it, in SQL).
+   */
   async function startTurn(sessionId: string, request: TurnRequest): Promise<TurnOutcome> {
     return transaction(async (client): Promise<TurnOutcome> => {
-      // Locked as appends lock it: queue positions, seqs and the fence check cannot race.
-      // The owner's stored bytes are summed in the same statement (the quota check).
-      const { rows } = await run<SessionRow & UsageColumns & { fence: string; client_turn_id: string | null; client_queued: boolean | null; queue_length: string }>(
+      type Row = SessionRow &
+        UsageColumns & {
+          fence: string;
+          client_turn_id: string | null;
+          client_queued: boolean | null;
+          queue_length: string;
+          head: QueuedMessageRecord | null;
+          history: MessageRow<ToolCallRecord[]>[] | null;
+        };
+      const { rows } = await run<Row>(
         client,
         `SELECT ${SESSION_COLUMNS_OF_S}, s.fence, u.sessions AS owner_sessions,
            (SELECT SUM(o.stored_bytes) FROM sessions o WHERE o.user_id = s.user_id) AS owner_stored_bytes,
            c.turn_id AS client_turn_id, c.queued AS client_queued,
-           (SELECT COUNT(*) FROM queue WHERE session_id = s.id) AS queue_length
+           (SELECT COUNT(*) FROM queue WHERE session_id = s.id) AS queue_length,
+           CASE WHEN $3::boolean THEN (SELECT message FROM queue WHERE session_id = s.id ORDER BY position LIMIT 1) END AS head,
+           CASE WHEN $3::boolean THEN (SELECT json_agg(m ORDER BY m.position) FROM messages m WHERE m.session_id = s.id) END AS history
          FROM sessions s LEFT JOIN user_usage u ON u.user_id = s.user_id
            LEFT JOIN client_messages c ON c.session_id = s.id AND c.client_message_id = $2
          WHERE s.id = $1 FOR NO KEY UPDATE OF s`,
-        [sessionId, request.message?.clientMessageId ?? null],
+        [sessionId, request.message?.clientMessageId ?? null, request.start],
       );
       const row = rows[0];
       if (!row || (request.userId !== undefined && row.user_id !== request.userId)) return { outcome: 'not-found' };
@@ -464,48 +469,80 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         if ((m.maxQueued ?? 0) > 0 && Number(row.queue_length) >= m.maxQueued!) return { outcome: 'queue-full' };
       }
       const start = request.start && !(request.onlyIfIdle && row.status !== 'IDLE');
-      let head = m?.record;
-      if (start && !m?.front && Number(row.queue_length) > 0) {
-        const { rows: queued } = await run<{ message: QueuedMessageRecord }>(
-          client,
-          'SELECT message FROM queue WHERE session_id = $1 ORDER BY position LIMIT 1',
-          [sessionId],
-        );
-        head = queued[0]?.message ?? head;
-      }
-      if (!start) head = undefined;
+      const head = !start ? undefined : m?.front ? m.record : (row.head ?? m?.record);
       if (!m && !head) return { outcome: 'done', record: null, started: null, session: toSession(row) };
       if (isFenced(request.token, Number(row.fence))) throw new FencedError(sessionId, request.token!);
-      let record: ClientMessageRecord | null = null;
-      if (m) {
-        record = { turnId: m.record.turnId, queued: !m.front && head?.turnId !== m.record.turnId };
-        const next = m.front ? 'MIN(position) - 1' : 'MAX(position) + 1';
-        await run(
-          client,
-          `WITH queued AS (
-             INSERT INTO queue (session_id, position, turn_id, message)
-             VALUES ($1, COALESCE((SELECT ${next} FROM queue WHERE session_id = $1), 0), $2, $3)
-           )
-           INSERT INTO client_messages (session_id, client_message_id, turn_id, queued)
-           SELECT $1, $4, $2, $5 WHERE $4::text IS NOT NULL
-           ON CONFLICT (session_id, client_message_id) DO UPDATE SET turn_id = excluded.turn_id, queued = excluded.queued`,
-          [sessionId, m.record.turnId, toJson(m.record), m.clientMessageId ?? null, record.queued],
-        );
-      }
-      let started: StartedTurn | null = null;
-      let session = toSession(row);
+
+      const record: ClientMessageRecord | null = m ? { turnId: m.record.turnId, queued: !m.front && head?.turnId !== m.record.turnId } : null;
+      // A message that starts at once never needs a queue row: inserting and dequeuing it would
+      // leave the same state (and, in one statement, the DELETE would not see the INSERT's row).
+      const enqueued = m && head !== m.record ? m.record : null;
+      let event: SessionEvent | null = null;
+      let body: string | null = null;
+      let bytes = 0;
+      const projected: { status: SessionStatus; dequeue: string | null; message: MessageRecord | null } = { status: row.status, dequeue: null, message: null };
       if (head) {
-        const { rows: messages } = await run<MessageRow<ToolCallRecord[]>>(
-          client,
-          'SELECT * FROM messages WHERE session_id = $1 ORDER BY position',
-          [sessionId],
-        );
-        const [event] = await appendLocked(client, sessionId, row, [userMessageOf(sessionId, head, request.at)]);
-        started = { event: event!, message: head, history: messages.map(toMessage) };
-        // What appendLocked wrote to the row: the projection of a USER_MESSAGE.
-        session = { ...session, status: 'RUNNING', lastSeq: event!.seq, updatedAt: event!.at };
+        body = toJson({ ...userMessageOf(sessionId, head, request.at), seq: row.last_seq + 1 });
+        bytes = Buffer.byteLength(body);
+        event = JSON.parse(body) as SessionEvent;
+        for (const op of projectionOf(event)) {
+          if (op.op === 'status') projected.status = op.status;
+          else if (op.op === 'dequeue') projected.dequeue = op.turnId;
+          else if (op.op === 'addMessage') projected.message = op.message;
+          else throw new Error(`startTurn: a USER_MESSAGE projects to ${op.op}, which this statement does not write`);
+        }
       }
-      return { outcome: 'done', record, started, session };
+      const added = projected.message;
+      const next = m?.front ? 'MIN(position) - 1' : 'MAX(position) + 1';
+      await run(
+        client,
+        `WITH queued AS (
+           INSERT INTO queue (session_id, position, turn_id, message)
+           SELECT $1, COALESCE((SELECT ${next} FROM queue WHERE session_id = $1), 0), $2::text, $3::jsonb WHERE $3::jsonb IS NOT NULL
+         ), recorded AS (
+           INSERT INTO client_messages (session_id, client_message_id, turn_id, queued)
+           SELECT $1, $4::text, $2::text, $5::boolean WHERE $4::text IS NOT NULL
+           ON CONFLICT (session_id, client_message_id) DO UPDATE SET turn_id = excluded.turn_id, queued = excluded.queued
+         ), dequeued AS (
+           DELETE FROM queue WHERE session_id = $1 AND turn_id = $6::text
+         ), added AS (
+           INSERT INTO messages (session_id, position, id, role, text, turn_id, created_at, tool_calls)
+           SELECT $1, COALESCE((SELECT MAX(position) + 1 FROM messages WHERE session_id = $1), 1),
+             $7::text, $8::text, $9::text, $10::text, $11::text, $12::jsonb
+           WHERE $7::text IS NOT NULL
+         ), appended AS (
+           INSERT INTO events (session_id, seq, body) SELECT $1, $13::int, $14::jsonb WHERE $14::jsonb IS NOT NULL
+         )
+         UPDATE sessions SET status = $15::text, last_seq = $13::int, updated_at = $16::text, stored_bytes = stored_bytes + $17::bigint
+         WHERE id = $1 AND $14::jsonb IS NOT NULL`,
+        [
+          sessionId,
+          m?.record.turnId ?? null,
+          enqueued ? toJson(enqueued) : null,
+          m?.clientMessageId ?? null,
+          record?.queued ?? null,
+          projected.dequeue,
+          added?.id ?? null,
+          added?.role ?? null,
+          added?.text ?? null,
+          added?.turnId ?? null,
+          added?.createdAt ?? null,
+          added ? toJson(added.toolCalls) : null,
+          event?.seq ?? null,
+          body,
+          projected.status,
+          event?.at ?? null,
+          bytes,
+        ],
+      );
+      const session = toSession(row);
+      if (!event || !head) return { outcome: 'done', record, started: null, session };
+      return {
+        outcome: 'done',
+        record,
+        started: { event, message: head, history: (row.history ?? []).map(toMessage) },
+        session: { ...session, status: projected.status, lastSeq: event.seq, updatedAt: event.at },
+      };
     });
   }
 
