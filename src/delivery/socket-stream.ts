@@ -22,9 +22,9 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * Writes a subscription's results to its socket as graphql-ws `next` messages, each result
  * serialized once for all its subscribers (results are shared: delivery/shared-execution.ts)
  * and each message the same JSON behind a per-subscription prefix. Results in hand (see
- * InHandStream) are written in the turn they are published in, with no promise per message,
- * and all that is in hand at once (a turn's last delta, TextCompleteEvent and CompleteEvent,
- * published together) leaves in one socket write: `wire`, the byte stream the WebSocket
+ * InHandStream) are written at the end of the event loop's turn they are published in, with
+ * no promise per message, and all that is in hand then (a turn's last delta,
+ * TextCompleteEvent and CompleteEvent) leaves in one socket write: `wire`, the byte stream the WebSocket
  * writes to, is corked around them. A socket that has not taken its last write yet (a reader
  * that stops reading) gets nothing more until it has, so it holds its stream, not the
  * server's memory.
@@ -48,6 +48,21 @@ export function streamToSocket(
 
 /** Where an uncounted stream counts: one object for all, so writing never has to ask. */
 const uncounted = new DeliveryTally();
+
+/**
+ * Streams a publish woke, written once the event loop's turn has run its course (one
+ * setImmediate for all of them). Whatever else that turn publishes to the same subscription
+ * (a turn's UserMessageEvent and its first delta, each published as soon as it is stored;
+ * a turn's last delta, TextCompleteEvent and CompleteEvent) is then in hand too and leaves
+ * in the same socket write, rather than one write per publish.
+ */
+let woken: Array<() => void> = [];
+
+function writeWoken(): void {
+  const streams = woken;
+  woken = [];
+  for (const drain of streams) drain();
+}
 
 /**
  * Written with callbacks rather than as an async loop: thousands of idle subscriptions each
@@ -105,9 +120,14 @@ class SocketStream implements AsyncIterableIterator<never> {
     );
   }
 
+  /** Called back by a publish: writes at the end of the event loop's turn (see `woken`). */
+  private readonly wake = (): void => {
+    if (woken.push(this.drain) === 1) setImmediate(writeWoken);
+  };
+
   /**
    * Writes what is in hand, then waits for the next publish, or goes through next() when that
-   * has work to do. Runs inside the publish (the cursor calls it back), so it never throws.
+   * has work to do. Runs from `writeWoken` among every woken stream's, so it never throws.
    * What it writes in one go is one burst: corked, so that it leaves in one socket write
    * (a writev) at the end instead of one write per message.
    */
@@ -122,7 +142,7 @@ class SocketStream implements AsyncIterableIterator<never> {
       while (!this.outcome) {
         const result = inHand.takeInHand();
         if (result === undefined) {
-          if (!inHand.whenReady(this.drain)) this.pull();
+          if (!inHand.whenReady(this.wake)) this.pull();
           return;
         }
         if (result instanceof Promise) {

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { Agent } from '../../src/agents/types.js';
 import { createMemoryPubSub } from '../../src/events/pubsub/memory.js';
+import { createMemoryStore } from '../../src/store/memory.js';
 import type { SessionTopicMessage } from '../../src/events/topics.js';
 import { subscribeEvents, wsClient } from '../utils/clients.js';
 import { CreateSessionMutation, SendMessageMutation } from '../utils/operations.js';
@@ -89,10 +90,36 @@ describe('writes to a WebSocket subscriber', () => {
 
     const ofTurn = writes.slice(before).filter((w) => nextMessages(w) > 0);
     const end = ofTurn.at(-1)!;
-    // One write carries the whole batch's `next` messages, in order.
-    expect(nextMessages(end)).toBe(batches.at(-1)!.length);
+    // One write carries the whole batch's `next` messages (and whatever else was in hand by
+    // then), in order.
+    expect(nextMessages(end)).toBeGreaterThanOrEqual(batches.at(-1)!.length);
     expect(end.indexOf('"delta":"last"')).toBeGreaterThan(-1);
     expect(end.indexOf('"delta":"last"')).toBeLessThan(end.indexOf('"TextCompleteEvent"'));
     expect(end.indexOf('"TextCompleteEvent"')).toBeLessThan(end.indexOf('"CompleteEvent"'));
+  });
+
+  it("sends what one turn of the event loop publishes in several batches (a turn's UserMessageEvent, then its first delta) in one socket write", async () => {
+    // The memory store answers within the event loop's turn: the UserMessageEvent and the
+    // first delta (at once, the coalescer's leading edge) are published one after the other
+    // in the turn the sendMessage request arrived in.
+    const { pubsub, batches } = recordedPubSub();
+    const server = await startTestServer({ agent: twoDeltas, pubsub, store: createMemoryStore(), coalesceWindowMs: 60_000 });
+    const sockets = recordWrites(server.app.server);
+    await server.gql(CreateSessionMutation, { input: { id: 's' } });
+    const events = subscribeEvents(wsClient(server), 's', 0);
+    await server.gql(SendMessageMutation, { input: { sessionId: 's', text: 'one' } });
+    await events.untilComplete();
+    const writes = sockets[0]!;
+    const before = writes.length;
+    const published = batches.length;
+
+    await server.gql(SendMessageMutation, { input: { sessionId: 's', text: 'two' } });
+    await events.untilComplete();
+    // Two publishes: the UserMessageEvent alone, then the first delta alone.
+    expect(batches.slice(published, published + 2)).toEqual([['USER_MESSAGE'], ['TEXT_DELTA']]);
+    const first = writes.slice(before).find((w) => nextMessages(w) > 0)!;
+    expect(nextMessages(first)).toBeGreaterThanOrEqual(2);
+    expect(first.indexOf('"UserMessageEvent"')).toBeGreaterThan(-1);
+    expect(first.indexOf('"UserMessageEvent"')).toBeLessThan(first.indexOf('"delta":"first "'));
   });
 });
