@@ -111,8 +111,6 @@ interface Runner {
   lock: Promise<unknown>;
   /** Exclusive sections queued or running: a runner is dropped only when none but the caller's is. */
   sections: number;
-  /** The session's owner, once a store answer has shown it (it never changes). */
-  owner?: string;
 }
 
 type RespondInput = { sessionId: string; requestId: string; allowed: boolean; alwaysAllow?: boolean | null };
@@ -120,6 +118,8 @@ type RespondAnswer = { requestId: string; status: PermissionStatus; session: Ses
 
 export const DEFAULT_TITLE = 'New session';
 const MAX_TITLE_LENGTH = 200;
+/** Session owners remembered (SessionManager.owners): ~100 bytes each. */
+const OWNERS_KEPT = 10_000;
 
 /**
  * Turns, queue, cancellation and permission waits of every session, over the Store (state)
@@ -145,6 +145,13 @@ export class SessionManager {
   private readonly limits: NonNullable<SessionManagerOptions['limits']>;
   private readonly sendRate: RateGate | null;
   private stopping = false;
+  /**
+   * Sessions' owners as store answers have shown them (an owner never changes), so that a
+   * sendMessage to a session this process has seen skips the ownership read before its lease
+   * claim: Store.startTurn checks ownership again anyway, and a session deleted meanwhile (by
+   * another instance) is answered NOT_FOUND from there. The oldest go past OWNERS_KEPT.
+   */
+  private readonly owners = new Map<string, string>();
   /** Refused writes already counted (see the placement's `fenced`). */
   private readonly counted = new WeakSet<FencedError>();
 
@@ -212,6 +219,7 @@ export class SessionManager {
   /** The session if it exists and is the user's, else null; `withUsage`: see Store.getSession. */
   async find(userId: string, id: string, options?: { withUsage?: boolean }): Promise<SessionRecord | null> {
     const session = await this.options.store.getSession(id, options);
+    if (session) this.ownedBy(session);
     return session && session.userId === userId ? session : null;
   }
 
@@ -256,12 +264,15 @@ export class SessionManager {
       throw new SwitchboardError('QUOTA_EXCEEDED', `Quota exceeded: at most ${maxSessionsPerUser} sessions per user; delete one to create another.`);
     }
     if (outcome === 'exists') throw conflict(`A session with id "${id}" exists.`);
+    this.ownedBy(session);
     return session;
   }
 
   async delete(userId: string, id: string): Promise<boolean> {
     await this.get(userId, id);
-    return (await this.placement.run(id, { op: 'delete', userId, sessionId: id })) as boolean;
+    const deleted = (await this.placement.run(id, { op: 'delete', userId, sessionId: id })) as boolean;
+    this.owners.delete(id);
+    return deleted;
   }
 
   private async deleteHere(userId: string, id: string): Promise<boolean> {
@@ -278,6 +289,7 @@ export class SessionManager {
     }
     await this.options.log.settled(id);
     await this.options.store.deleteSession(id);
+    this.owners.delete(id);
     this.leases.drop(id);
     const message: SessionTopicMessage = { kind: 'deleted' };
     await this.options.pubsub.publish(sessionTopic(id), message);
@@ -295,10 +307,10 @@ export class SessionManager {
     limitKey: string = userId,
   ): Promise<{ turnId: string; queued: boolean; session: SessionRecord }> {
     this.checkMessageSize(input);
-    // Held here: the session's owner is known (it never changes), and the store operation of
-    // sendMessageHere checks existence itself. Else read: no lease is claimed for a session
-    // that does not exist or is not the user's.
-    const owner = this.leases.isFresh(input.sessionId) ? this.runners.get(input.sessionId)?.owner : undefined;
+    // A session seen before: its owner is known (it never changes), and the store operation of
+    // sendMessageHere checks existence and ownership itself. Else read: no lease is claimed for
+    // a session that does not exist or is not the user's.
+    const owner = this.owners.get(input.sessionId);
     if (owner === undefined) await this.get(userId, input.sessionId);
     else if (owner !== userId) throw notFound('Session');
     if (this.stopping) throw this.unavailable();
@@ -364,6 +376,7 @@ export class SessionManager {
       });
       switch (outcome.outcome) {
         case 'not-found':
+          this.owners.delete(sessionId);
           // Not kept for a session that is not there (or not the user's).
           if (!runner.turn && runner.sections === 1 && this.runners.get(sessionId) === runner) this.runners.delete(sessionId);
           throw notFound('Session');
@@ -579,6 +592,13 @@ export class SessionManager {
     }
   }
 
+  /** Remembers the session's owner (see `owners`). */
+  private ownedBy(session: SessionRecord): void {
+    if (this.owners.has(session.id)) return;
+    if (this.owners.size >= OWNERS_KEPT) this.owners.delete(this.owners.keys().next().value!);
+    this.owners.set(session.id, session.userId);
+  }
+
   private runner(sessionId: string): Runner {
     let runner = this.runners.get(sessionId);
     if (!runner) {
@@ -656,7 +676,7 @@ export class SessionManager {
       (token) => store.startTurn(sessionId, { ...request, at, token }),
       (o) => (o.outcome === 'done' && o.started ? [o.started.event] : []),
     );
-    if (outcome.outcome === 'done' || outcome.outcome === 'duplicate') runner.owner = outcome.session.userId;
+    if (outcome.outcome === 'done' || outcome.outcome === 'duplicate') this.ownedBy(outcome.session);
     if (outcome.outcome === 'done' && outcome.started) this.run(sessionId, runner, outcome.started, outcome.session);
     return outcome;
   }

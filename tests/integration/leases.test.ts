@@ -4,7 +4,7 @@ import { createMemoryStore } from '../../src/store/memory.js';
 import type { Store } from '../../src/store/types.js';
 import { CreateSessionMutation, SendMessageMutation } from '../utils/operations.js';
 import { startTestServer } from '../utils/server.js';
-import { observeSessionReads, signal } from '../utils/signal.js';
+import { signal } from '../utils/signal.js';
 
 /**
  * A store whose lease writes answer out of order, as a pooled PostgreSQL store may: while a
@@ -16,6 +16,7 @@ function reorderingStore() {
   let releasing: Promise<void> | null = null;
   let letRelease!: () => void;
   const releaseStarted = signal();
+  let claimed: ReturnType<typeof signal> | null = null;
 
   const store: Store = Object.create(inner);
   store.releaseLease = async (sessionId, holder) => {
@@ -27,6 +28,7 @@ function reorderingStore() {
   };
   store.claimLease = async (...args) => {
     const lease = await inner.claimLease(...args);
+    claimed?.resolve();
     if (releasing) {
       // This claim ran before the release; its answer comes after the release's.
       await releasing;
@@ -42,7 +44,8 @@ function reorderingStore() {
     holdNextRelease: () => (holdReleases = true),
     releaseStarted: releaseStarted.promise,
     release: () => letRelease(),
-    nextSessionRead: observeSessionReads(store),
+    /** Settles when the next claim has been made (its answer may still be held back). */
+    nextClaim: () => (claimed = signal()).promise,
   };
 }
 
@@ -57,14 +60,16 @@ it('a claim made while the same instance releases the lease is not undone by the
   await server.gql(SendMessageMutation, { input: { sessionId: id, text: 'hello' } });
   await fake.releaseStarted;
 
-  // A message arrives meanwhile: the manager reads the session, then claims the lease.
-  const read = fake.nextSessionRead();
-  const sending = server.gql(SendMessageMutation, { input: { sessionId: id, text: '/sleep 60000' } });
-  await read;
+  // A message arrives meanwhile. Its owner is known, so nothing comes before the claim, which
+  // waits behind the release (lease writes of a session go one at a time): once the microtasks
+  // of the call have run, the claim is queued. Then the release goes, and the claim after it.
+  const { userId } = (await fake.inner.getSession(id))!;
+  const claim = fake.nextClaim();
+  const sending = server.app.sessions.sendMessage(userId, { sessionId: id, text: '/sleep 60000' });
   await nextMacrotask();
   fake.release();
-  const { sendMessage } = await sending;
-  expect(sendMessage.queued).toBe(false);
+  await claim;
+  expect((await sending).queued).toBe(false);
 
   // The turn runs here, so the lease must be this instance's: no other may take the session.
   const lease = await fake.inner.claimLease(id, 'another-instance', 10_000, Date.now());

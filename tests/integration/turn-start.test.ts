@@ -56,15 +56,15 @@ it('a turn starts in one store call: a message to a session held here, and the n
   const { sessions } = server.app;
   const { userId } = (await counted.inner.getSession(id))!;
 
-  // An idle session whose lease is not held (every turn's end gives it up): the ownership read
-  // that comes before a claim, the claim, then the one operation (which also takes the session
-  // over: had a dead holder left it open, it would say so).
+  // An idle session whose lease is not held (every turn's end gives it up): the claim, then the
+  // one operation (which also takes the session over: had a dead holder left it open, it would
+  // say so). The session's owner is known here since its creation: no read before the claim.
   await server.gql(SendMessageMutation, { input: { sessionId: id, text: 'warm up' } });
   await events.untilComplete(5000);
   await waitUntil(async () => (await counted.inner.getLease(id)) === null, 'the idle session gives its lease up', 5000);
   let made = counted.from();
   await sessions.sendMessage(userId, { sessionId: id, text: '/sleep 60000' });
-  expect(made()).toEqual(['getSession', 'claimLease', 'startTurn (started)']);
+  expect(made()).toEqual(['claimLease', 'startTurn (started)']);
   await until(events, 'UserMessageEvent');
 
   // Held here (a turn runs): the message is queued in one call, nothing before it.
@@ -99,4 +99,44 @@ it('a message to a session a dead holder left mid-turn ends that turn INTERRUPTE
   expect(stored[1]).toMatchObject({ reason: 'INTERRUPTED' });
   expect(await counted.inner.getClientMessage(id, 'c1')).toEqual({ turnId: answer.turnId, queued: false });
   await server.app.sessions.cancelTurn(userId, id);
+});
+
+it("a message to a session this process has not seen reads its owner before claiming its lease; another user's is NOT_FOUND with no claim", async () => {
+  const counted = countedSqliteStore();
+  const server = await startTestServer({ store: counted.store });
+  const id = 'made-elsewhere';
+  // Created by another instance (straight into the shared store): unknown to this one.
+  const now = new Date().toISOString();
+  await counted.inner.createSession({ id, userId: 'ann', title: 't', model: 'demo', permissionMode: 'ASK', status: 'IDLE', lastSeq: 0, createdAt: now, updatedAt: now });
+
+  let made = counted.from();
+  await expect(server.app.sessions.sendMessage('bob', { sessionId: id, text: 'hi' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  expect(made()).toEqual(['getSession']);
+  // Now known (as ann's): bob is refused without a store call.
+  made = counted.from();
+  await expect(server.app.sessions.sendMessage('bob', { sessionId: id, text: 'hi' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  expect(made()).toEqual([]);
+
+  made = counted.from();
+  const answer = await server.app.sessions.sendMessage('ann', { sessionId: id, text: '/sleep 60000' });
+  expect(answer).toMatchObject({ queued: false, session: { status: 'RUNNING' } });
+  expect(made()).toEqual(['claimLease', 'startTurn (started)']);
+  await server.app.sessions.cancelTurn('ann', id);
+});
+
+it('a session deleted by another instance after this one saw it answers NOT_FOUND, and its lease is given back', async () => {
+  const counted = countedSqliteStore();
+  const server = await startTestServer({ store: counted.store });
+  const id = 'deleted-elsewhere';
+  await server.gql(CreateSessionMutation, { input: { id } });
+  const { userId } = (await counted.inner.getSession(id))!;
+  await counted.inner.deleteSession(id);
+
+  await expect(server.app.sessions.sendMessage(userId, { sessionId: id, text: 'hi' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  expect(await counted.inner.getLease(id)).toBeNull();
+  expect(await counted.inner.getSession(id)).toBeNull();
+  // Forgotten: the next message reads first, and claims nothing.
+  const made = counted.from();
+  await expect(server.app.sessions.sendMessage(userId, { sessionId: id, text: 'hi' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  expect(made()).toEqual(['getSession']);
 });
