@@ -1,5 +1,4 @@
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import type { Agent } from '../agents/types.js';
 import { badInput, conflict, notFound, SwitchboardError } from '../errors.js';
@@ -7,17 +6,16 @@ import type { EventLog } from '../log/event-log.js';
 import type { PubSub } from '../events/pubsub/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import { sessionTopic, type SessionTopicMessage } from '../events/topics.js';
-import type { PermissionMode, PermissionStatus, StopReason } from '../events/types.js';
+import type { PermissionMode, PermissionStatus } from '../events/types.js';
 import { FencedError } from '../store/fenced.js';
-import type { AttachmentRecord, QueuedMessageRecord, SessionRecord, StartedTurn, Store, TurnOutcome, TurnRequest } from '../store/types.js';
+import type { AttachmentRecord, QueuedMessageRecord, SessionRecord, Store } from '../store/types.js';
 import type { UserConfigService } from '../user-config.js';
 import type { SessionCommand } from './cluster.js';
 import { defaultLimits, RateLimiter, type Limits, type RateGate } from '../limits.js';
 import { checkSessionId, newId as defaultNewId } from './ids.js';
 import type { Leases } from './leases.js';
-import { PermissionGate } from './permissions.js';
 import { Placement } from './placement.js';
-import { runTurn } from './turn.js';
+import { SessionRunners, type RunningTurn } from './runners.js';
 import { logError } from '../observability/error-sink.js';
 import { defaultLogger, type Logger } from '../observability/logger.js';
 
@@ -93,26 +91,6 @@ export interface SendMessageInput {
  */
 type SendMessageCommand = SendMessageInput & { commandKey?: string };
 
-interface RunningTurn {
-  turnId: string;
-  controller: AbortController;
-  gate: PermissionGate;
-  /** null: the lease was lost to another instance, which ends the turn itself; emit nothing. */
-  stopReason: StopReason | null;
-  /** Settles when the turn has ended and the next queued one (if any) has started. */
-  done: Promise<void>;
-}
-
-/** In-memory state of a session that has had activity in this process. */
-interface Runner {
-  turn: RunningTurn | null;
-  deleting: boolean;
-  /** Serializes decisions on the turn and the queue (see `exclusive`). */
-  lock: Promise<unknown>;
-  /** Exclusive sections queued or running: a runner is dropped only when none but the caller's is. */
-  sections: number;
-}
-
 type RespondInput = { sessionId: string; requestId: string; allowed: boolean; alwaysAllow?: boolean | null };
 type RespondAnswer = { requestId: string; status: PermissionStatus; session: SessionRecord };
 
@@ -122,9 +100,11 @@ const MAX_TITLE_LENGTH = 200;
 const OWNERS_KEPT = 10_000;
 
 /**
- * Turns, queue, cancellation and permission waits of every session, over the Store (state)
- * and the EventLog (what happened). Transport-free: resolvers call it with the caller's
- * user id, and it reports another user's session exactly as an absent one.
+ * The session commands: create, list, read, delete, send a message (queue, reject or
+ * interrupt), cancel a turn, answer a permission request; over the Store (state) and the
+ * EventLog (what happened). Transport-free: resolvers call it with the caller's user id, and
+ * it reports another user's session exactly as an absent one. The turns the commands start
+ * run in sessions/runners.ts.
  *
  * One instance at a time runs a session's turns: the one holding its lease in the store.
  * Every mutation is carried out there (sessions/placement.ts decides where, forwarding to the
@@ -134,7 +114,8 @@ const OWNERS_KEPT = 10_000;
  */
 export class SessionManager {
   readonly instanceId: string;
-  private readonly runners = new Map<string, Runner>();
+  /** The turns running here, and what decides on them (sessions/runners.ts). */
+  private readonly turns: SessionRunners;
   /** Where each session's commands run (leases, forwarding, takeovers). */
   private readonly placement: Placement;
   /** The sessions whose lease this instance holds (the placement's). */
@@ -172,13 +153,28 @@ export class SessionManager {
       forwardTimeoutMs: options.forwardTimeoutMs,
       onError: this.onError,
       execute: (command) => this.execute(command),
-      adopt: (sessionId, next) => this.adopt(sessionId, next),
-      releaseIfIdle: (sessionId) => this.releaseIfIdle(sessionId),
+      adopt: (sessionId, next) => this.turns.adopt(sessionId, next),
+      releaseIfIdle: (sessionId) => this.turns.releaseIfIdle(sessionId),
       // Not twice for one write: a refusal EventLog.write met is counted by `refused` below.
       fenced: (error) => void (this.counted.has(error) || this.options.metrics?.fencedWrite()),
-      lost: (sessionId) => this.lost(sessionId),
+      lost: (sessionId) => this.turns.lost(sessionId),
     });
     this.leases = this.placement.leases;
+    this.turns = new SessionRunners({
+      store: options.store,
+      log: options.log,
+      clock: options.clock,
+      agent: options.agent,
+      leases: this.leases,
+      instanceId: this.instanceId,
+      dataDir: options.dataDir,
+      permissionTimeoutMs: options.permissionTimeoutMs,
+      newId: this.newId,
+      onError: this.onError,
+      logger: this.logger,
+      metrics: options.metrics,
+      seen: (session) => this.ownedBy(session),
+    });
     options.log.fenceWith({
       token: (sessionId) => this.leases.token(sessionId),
       refused: (sessionId, error) => {
@@ -187,23 +183,9 @@ export class SessionManager {
         this.options.metrics?.fencedWrite();
         this.counted.add(error);
         this.leases.forget(sessionId);
-        this.lost(sessionId);
+        this.turns.lost(sessionId);
       },
     });
-  }
-
-  /**
-   * This instance lost the session's lease (renewal saw another holder or a newer token, or
-   * the store refused a write as fenced). The new holder ends the turn (INTERRUPTED); this
-   * instance stops it at once and publishes nothing more of it.
-   */
-  private lost(sessionId: string): void {
-    const turn = this.runners.get(sessionId)?.turn;
-    if (turn) {
-      turn.stopReason = null;
-      turn.controller.abort();
-    }
-    this.options.log.discard(sessionId);
   }
 
   /**
@@ -277,10 +259,10 @@ export class SessionManager {
 
   private async deleteHere(userId: string, id: string): Promise<boolean> {
     await this.get(userId, id);
-    const runner = this.runner(id);
+    const runner = this.turns.runner(id);
     if (runner.deleting) throw notFound('Session');
     runner.deleting = true;
-    await this.exclusive(runner, () => this.options.store.clearQueue(id));
+    await this.turns.exclusive(runner, () => this.options.store.clearQueue(id));
     const turn = runner.turn;
     if (turn) {
       turn.stopReason = 'CANCELLED';
@@ -293,8 +275,8 @@ export class SessionManager {
     this.leases.drop(id);
     const message: SessionTopicMessage = { kind: 'deleted' };
     await this.options.pubsub.publish(sessionTopic(id), message);
-    this.runners.delete(id);
-    await rm(this.workspace(id), { recursive: true, force: true }).catch(this.onError);
+    this.turns.drop(id);
+    await rm(this.turns.workspace(id), { recursive: true, force: true }).catch(this.onError);
     return true;
   }
 
@@ -331,12 +313,12 @@ export class SessionManager {
     const idempotencyKey = input.clientMessageId ?? input.commandKey ?? null;
     const strategy = input.strategy ?? 'ENQUEUE';
     const attachments = input.attachments ?? [];
-    const runner = this.runner(sessionId);
+    const runner = this.turns.runner(sessionId);
     if (runner.deleting) throw notFound('Session');
     if (this.stopping) throw this.unavailable();
 
     let interrupted: RunningTurn | null = null;
-    const answer = await this.exclusive(runner, async () => {
+    const answer = await this.turns.exclusive(runner, async () => {
       // Checked again here: the section may have waited for others past the start of stop().
       if (this.stopping) throw this.unavailable();
       if (text.trim() === '' && attachments.length === 0) {
@@ -357,10 +339,10 @@ export class SessionManager {
         createdAt: new Date(this.options.clock.now()).toISOString(),
       };
       const { maxQueuedMessages, maxStoredBytesPerUser } = this.limits;
-      const start = running === null && (await this.mayStart(sessionId, runner));
+      const start = running === null && (await this.turns.mayStart(sessionId, runner));
       // Ownership, idempotency, quota, strategy, queue bound, the enqueue and (idle) the turn's
       // start: one store operation.
-      const outcome = await this.startTurn(sessionId, runner, {
+      const outcome = await this.turns.startTurn(sessionId, runner, {
         userId,
         message: {
           record: message,
@@ -378,7 +360,7 @@ export class SessionManager {
         case 'not-found':
           this.owners.delete(sessionId);
           // Not kept for a session that is not there (or not the user's).
-          if (!runner.turn && runner.sections === 1 && this.runners.get(sessionId) === runner) this.runners.delete(sessionId);
+          if (!runner.turn && runner.sections === 1) this.turns.drop(sessionId, runner);
           throw notFound('Session');
         case 'duplicate':
           return { ...outcome.record, session: outcome.session };
@@ -395,7 +377,7 @@ export class SessionManager {
           if (!start || outcome.started || outcome.session.status === 'IDLE') return { ...record, session: outcome.session };
           // Rare: just taken over from a holder that died mid-turn. Its turn ends, the queue runs,
           // and the record says what became of this message.
-          await this.settle(sessionId, runner, outcome.session);
+          await this.turns.settle(sessionId, runner, outcome.session);
           const exact = { turnId: record.turnId, queued: runner.turn?.turnId !== record.turnId };
           if (idempotencyKey != null && exact.queued !== record.queued) await this.options.store.putClientMessage(sessionId, idempotencyKey, exact);
           return { ...exact, session: await this.get(userId, sessionId) };
@@ -418,7 +400,7 @@ export class SessionManager {
 
   private async cancelTurnHere(userId: string, sessionId: string): Promise<SessionRecord> {
     await this.get(userId, sessionId);
-    const turn = this.runners.get(sessionId)?.turn;
+    const turn = this.turns.find(sessionId)?.turn;
     if (turn) {
       turn.stopReason = 'CANCELLED';
       turn.controller.abort();
@@ -440,7 +422,7 @@ export class SessionManager {
     await this.get(userId, sessionId);
     const permission = await this.options.store.getPermission(sessionId, requestId);
     if (!permission) throw notFound('Permission request');
-    const gate = this.runners.get(sessionId)?.turn?.gate;
+    const gate = this.turns.find(sessionId)?.turn?.gate;
     const status =
       permission.status === 'PENDING' && gate
         ? await gate.resolve(requestId, input.allowed, input.alwaysAllow ?? false, 'USER')
@@ -458,9 +440,10 @@ export class SessionManager {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.turns.halt();
     this.placement.halt();
     const interruptAll = async () => {
-      const turns = [...this.runners.values()].flatMap((r) => (r.turn ? [r.turn] : []));
+      const turns = this.turns.turns();
       for (const turn of turns) {
         turn.stopReason = 'INTERRUPTED';
         turn.controller.abort();
@@ -492,71 +475,6 @@ export class SessionManager {
       case 'delete':
         return this.deleteHere(command.userId, command.sessionId);
     }
-  }
-
-  /**
-   * Called when this instance has just claimed a session's lease: a turn still open in the
-   * store but running nowhere here (its instance died, or this one restarted) ends
-   * INTERRUPTED, its pending permissions CANCELLED; then the queue runs. Before a sendMessage,
-   * nothing: its store operation sees the session's state and does this itself (sendMessageHere).
-   */
-  private async adopt(sessionId: string, next?: SessionCommand): Promise<void> {
-    if (next?.op === 'sendMessage') return;
-    const runner = this.runner(sessionId);
-    await this.exclusive(runner, async () => {
-      if (runner.turn) return;
-      // One call when the session was left idle: its queue, if any, starts.
-      const outcome = await this.startNext(sessionId, runner, { onlyIfIdle: true });
-      const session = outcome?.outcome === 'done' ? outcome.session : null;
-      if (session && session.status !== 'IDLE') await this.settle(sessionId, runner, session);
-    });
-  }
-
-  /**
-   * Ends the turn a dead holder left open (`session` shows it: not IDLE, and nothing runs here),
-   * then starts the queue. Call inside `exclusive`.
-   */
-  private async settle(sessionId: string, runner: Runner, session: SessionRecord): Promise<void> {
-    const { store, log, clock } = this.options;
-    const [last] = await store.readEvents(sessionId, session.lastSeq - 1, 1);
-    const turnId = last?.turnId ?? null;
-    const at = () => new Date(clock.now()).toISOString();
-    for (const p of await store.listPermissions(sessionId, 'PENDING')) {
-      log.emit({
-        type: 'PERMISSION_RESOLVED',
-        sessionId,
-        turnId: p.turnId,
-        at: at(),
-        requestId: p.request.requestId,
-        allowed: false,
-        alwaysAllow: false,
-        resolution: 'CANCELLED',
-      });
-    }
-    await log.emitAndWait({ type: 'COMPLETE', sessionId, turnId, at: at(), reason: 'INTERRUPTED', usage: null });
-    // A turn's end like any other, though its start was another process's.
-    this.logger.info({ sessionId, turnId, reason: 'INTERRUPTED', recovered: true }, 'turn ended');
-    await this.startNext(sessionId, runner);
-  }
-
-  /** Gives the lease up once the session has nothing running and nothing queued. */
-  private async releaseIfIdle(sessionId: string): Promise<void> {
-    if (!this.leases.holds(sessionId)) return;
-    // Always inside `exclusive`, so that a startNext that follows sees a claim made meanwhile
-    // marked stale (Leases.release).
-    const runner = this.runner(sessionId);
-    const release = async () => {
-      if (runner.turn || !this.leases.holds(sessionId)) return;
-      if ((await this.options.store.listQueue(sessionId)).length > 0 && !this.stopping) return;
-      await this.leases.release(sessionId);
-      // Not while another section waits on this runner (a sendMessage that took it before this
-      // release ran): that section would start a turn on a runner no longer in the map, which
-      // cancelTurn, deleteSession and stop() could not find.
-      if (!runner.turn && !runner.deleting && runner.sections === 1 && this.runners.get(sessionId) === runner) {
-        this.runners.delete(sessionId);
-      }
-    };
-    await this.exclusive(runner, release).catch(this.onError);
   }
 
   // ── internals ────────────────────────────────────────────────────────────
@@ -599,143 +517,8 @@ export class SessionManager {
     this.owners.set(session.id, session.userId);
   }
 
-  private runner(sessionId: string): Runner {
-    let runner = this.runners.get(sessionId);
-    if (!runner) {
-      runner = { turn: null, deleting: false, lock: Promise.resolve(), sections: 0 };
-      this.runners.set(sessionId, runner);
-    }
-    return runner;
-  }
-
   private unavailable() {
     // Not CONFLICT: nothing is wrong with the request, and another instance (or this one, restarted) takes it.
     return new SwitchboardError('SERVICE_UNAVAILABLE', 'The server is shutting down; try again shortly.');
-  }
-
-  /**
-   * Runs `fn` after every earlier exclusive section of the session. Deciding "is a turn
-   * running?" and acting on the queue must not interleave with a turn ending and picking
-   * the next message, or a message could be queued behind a turn that never comes.
-   */
-  private exclusive<T>(runner: Runner, fn: () => Promise<T>): Promise<T> {
-    runner.sections++;
-    const result = runner.lock.then(fn).finally(() => runner.sections--);
-    runner.lock = result.catch(() => {});
-    return result;
-  }
-
-  private workspace(sessionId: string) {
-    return join(this.options.dataDir, 'workspaces', sessionId);
-  }
-
-  /**
-   * Whether a turn may start here now: nothing runs, the session is not being deleted, the
-   * server is not stopping, and this instance holds the lease. A lease claimed or renewed
-   * moments ago (the sendMessage that got here claimed it) is not claimed again: that would be
-   * a write per turn start for nothing. Call inside `exclusive`.
-   */
-  private async mayStart(sessionId: string, runner: Runner): Promise<boolean> {
-    if (runner.turn || runner.deleting || this.stopping) return false;
-    if (!this.leases.isFresh(sessionId)) {
-      const lease = await this.leases.claim(sessionId);
-      if (lease.holder !== this.instanceId) return false;
-      this.leases.granted(sessionId, lease);
-    }
-    return true;
-  }
-
-  /**
-   * Starts the head of the queue if nothing runs (one store call). Call inside `exclusive`.
-   * Resolves once the turn's UserMessageEvent is stored and published; the turn goes on in the
-   * background. The store's answer (its session), or null when none was asked or the write was
-   * refused as fenced (the lease is lost: whoever holds it runs the queue).
-   */
-  private async startNext(sessionId: string, runner: Runner, options?: { onlyIfIdle?: boolean }): Promise<TurnOutcome | null> {
-    const start = await this.mayStart(sessionId, runner);
-    // Not starting: adopt still needs the session's state; nobody else asks.
-    if (!start && !options?.onlyIfIdle) return null;
-    try {
-      return await this.startTurn(sessionId, runner, { start, onlyIfIdle: options?.onlyIfIdle });
-    } catch (error) {
-      // Already handled as a refused append (EventLog.write): the turn is another instance's.
-      if (error instanceof FencedError) return null;
-      throw error;
-    }
-  }
-
-  /**
-   * Store.startTurn through the event log (the USER_MESSAGE it appends is published in the
-   * session's order), then the turn it started, if any, runs. Call inside `exclusive`.
-   */
-  private async startTurn(sessionId: string, runner: Runner, request: Omit<TurnRequest, 'at' | 'token'>): Promise<TurnOutcome> {
-    const { store, log, clock } = this.options;
-    const at = new Date(clock.now()).toISOString();
-    const outcome = await log.write(
-      sessionId,
-      (token) => store.startTurn(sessionId, { ...request, at, token }),
-      (o) => (o.outcome === 'done' && o.started ? [o.started.event] : []),
-    );
-    if (outcome.outcome === 'done' || outcome.outcome === 'duplicate') this.ownedBy(outcome.session);
-    if (outcome.outcome === 'done' && outcome.started) this.run(sessionId, runner, outcome.started, outcome.session);
-    return outcome;
-  }
-
-  /** Runs a turn Store.startTurn started, in the background; the next one starts after it. */
-  private run(sessionId: string, runner: Runner, started: StartedTurn, session: SessionRecord): void {
-    const { store, log, clock } = this.options;
-    const next = started.message;
-    const controller = new AbortController();
-    const gate = new PermissionGate({
-      clock,
-      log,
-      store,
-      sessionId,
-      turnId: next.turnId,
-      mode: session.permissionMode,
-      timeoutMs: this.options.permissionTimeoutMs ?? 300_000,
-      newId: this.newId,
-      metrics: this.options.metrics,
-    });
-    let finished!: () => void;
-    const turn: RunningTurn = {
-      turnId: next.turnId,
-      controller,
-      gate,
-      stopReason: 'CANCELLED',
-      done: new Promise<void>((resolve) => (finished = resolve)),
-    };
-    runner.turn = turn;
-
-    void runTurn({
-      turn: {
-        sessionId,
-        turnId: next.turnId,
-        model: session.model,
-        text: next.text,
-        attachments: next.attachments,
-        history: started.history,
-        workspace: this.workspace(sessionId),
-      },
-      agent: this.options.agent,
-      log,
-      clock,
-      gate,
-      controller,
-      stopReason: () => turn.stopReason,
-      onError: this.onError,
-      logger: this.logger.child({ sessionId, turnId: next.turnId }),
-      metrics: this.options.metrics,
-    })
-      .catch(this.onError)
-      .then(() =>
-        this.exclusive(runner, async () => {
-          runner.turn = null;
-          await this.startNext(sessionId, runner);
-        }),
-      )
-      .then(() => this.releaseIfIdle(sessionId))
-      .catch(this.onError)
-      .finally(finished);
   }
 }
