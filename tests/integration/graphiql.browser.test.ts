@@ -45,11 +45,13 @@ describeWithService(chromium, 'GraphiQL in a real browser', () => {
     // Only tabs 1 and 2 run in the next test; a schema change must not break tab 3 either.
     for (const tab of graphiqlTabs) expect(validate(schema, parse(tab.query))).toEqual([]);
     expect(await graphiql.activeTab()).toBe('CreateSession');
-    expect(await graphiql.queryText()).toContain('mutation CreateSession {');
+    // The editor shows a tab's text a frame or more after the tab is marked active: read it until it does.
+    const editorText = () => expect.poll(() => graphiql.queryText(), { timeout: 10_000 });
+    await editorText().toContain('mutation CreateSession {');
     await graphiql.selectTab('Watch');
-    expect(await graphiql.queryText()).toContain('sessionEvents(sessionId: "demo", after: 0)');
+    await editorText().toContain('sessionEvents(sessionId: "demo", after: 0)');
     await graphiql.selectTab('Send');
-    expect(await graphiql.queryText()).toContain('text: "/stream 200 50"');
+    await editorText().toContain('text: "/stream 200 50"');
 
     expect(offOrigin).toEqual([]);
     expect(pageErrors).toEqual([]);
