@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { ConfigError, type Config } from './config.js';
 import type { PubSub } from './events/pubsub/types.js';
 import type { RateGate } from './limits.js';
@@ -13,7 +14,6 @@ export async function openStore(config: Config, onError: (error: unknown) => voi
   if (config.databaseUrl === null) {
     const { createThreadedSqliteStore } = await import('./store/sqlite-thread.js');
     const { StoreOpenError } = await import('./store/sqlite.js');
-    const { join } = await import('node:path');
     try {
       return createThreadedSqliteStore({ path: join(config.dataDir, 'switchboard.db') });
     } catch (error) {

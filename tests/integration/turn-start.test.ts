@@ -46,15 +46,21 @@ function countedSqliteStore() {
   return { store, inner, from };
 }
 
-it('a turn starts in one store call: a message to a session held here, and the next queued message when a turn ends', async () => {
+/** A test server on the counted store, with one session `id` created through the API, and its owner. */
+async function serverWithSession(id: string) {
   const counted = countedSqliteStore();
   const server = await startTestServer({ store: counted.store });
-  const id = 'turn-start';
   await server.gql(CreateSessionMutation, { input: { id } });
+  const { userId } = (await counted.inner.getSession(id))!;
+  return { counted, server, userId };
+}
+
+it('a turn starts in one store call: a message to a session held here, and the next queued message when a turn ends', async () => {
+  const id = 'turn-start';
+  const { counted, server, userId } = await serverWithSession(id);
   const events = subscribeEvents(wsClient(server), id, 0);
   // The manager itself: what a GraphQL answer's fields read after it is not the mutation's path.
   const { sessions } = server.app;
-  const { userId } = (await counted.inner.getSession(id))!;
 
   // An idle session whose lease is not held (every turn's end gives it up): the claim, then the
   // one operation (which also takes the session over: had a dead holder left it open, it would
@@ -84,11 +90,8 @@ it('a turn starts in one store call: a message to a session held here, and the n
 });
 
 it('a message to a session a dead holder left mid-turn ends that turn INTERRUPTED first, then starts, in its answer', async () => {
-  const counted = countedSqliteStore();
-  const server = await startTestServer({ store: counted.store });
   const id = 'left-open';
-  await server.gql(CreateSessionMutation, { input: { id } });
-  const { userId } = (await counted.inner.getSession(id))!;
+  const { counted, server, userId } = await serverWithSession(id);
   // What a holder that died mid-turn leaves: its turn's UserMessage stored, no end, no lease.
   await counted.inner.appendEvents(id, [userMessage(id, 'cut short', { turnId: 'dead-turn' })]);
 
@@ -125,11 +128,8 @@ it("a message to a session this process has not seen reads its owner before clai
 });
 
 it('a session deleted by another instance after this one saw it answers NOT_FOUND, and its lease is given back', async () => {
-  const counted = countedSqliteStore();
-  const server = await startTestServer({ store: counted.store });
   const id = 'deleted-elsewhere';
-  await server.gql(CreateSessionMutation, { input: { id } });
-  const { userId } = (await counted.inner.getSession(id))!;
+  const { counted, server, userId } = await serverWithSession(id);
   await counted.inner.deleteSession(id);
 
   await expect(server.app.sessions.sendMessage(userId, { sessionId: id, text: 'hi' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
