@@ -6,7 +6,7 @@ import { createTestDatabase, requirePostgres, type TestDatabase } from '../utils
 import { startServerProcess } from '../utils/process.js';
 import { REDIS_URL, requireRedis } from '../utils/redis.js';
 import { onCleanup } from '../utils/server.js';
-import { describeWithService, requireService } from '../utils/services.js';
+import { describeWithService, requireAll } from '../utils/services.js';
 
 /**
  * A backend's driver is loaded only when the configuration chooses that backend: the server
@@ -52,12 +52,7 @@ describe('backends with the default configuration (no DATABASE_URL, no REDIS_URL
   });
 });
 
-const [postgres, redis] = await Promise.all([requirePostgres(), requireRedis()]);
-const services = await requireService(
-  'PostgreSQL and Redis',
-  postgres.available && redis.available,
-  [postgres.reason, redis.reason].filter(Boolean).join('; '),
-);
+const services = await requireAll('PostgreSQL and Redis', requirePostgres(), requireRedis());
 
 describeWithService(services, 'backends with DATABASE_URL and REDIS_URL', () => {
   let db: TestDatabase;

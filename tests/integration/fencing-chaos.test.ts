@@ -11,7 +11,7 @@ import { CreateSessionMutation, SendMessageMutation } from '../utils/operations.
 import { createTestDatabase, requirePostgres, type TestDatabase } from '../utils/postgres.js';
 import { REDIS_URL, requireRedis } from '../utils/redis.js';
 import { onCleanup, startTestServer, type TestServer } from '../utils/server.js';
-import { describeWithService, requireService } from '../utils/services.js';
+import { describeWithService, requireAll } from '../utils/services.js';
 import { startTcpProxy } from '../utils/tcp-proxy.js';
 
 /**
@@ -22,12 +22,7 @@ import { startTcpProxy } from '../utils/tcp-proxy.js';
 const RUNS = Math.max(1, Number(process.env.CHAOS ?? 1) || 1);
 const LEASE_TTL_MS = 1500;
 
-const [postgres, redis] = await Promise.all([requirePostgres(), requireRedis()]);
-const services = await requireService(
-  'PostgreSQL and Redis',
-  postgres.available && redis.available,
-  [postgres.reason, redis.reason].filter(Boolean).join('; '),
-);
+const services = await requireAll('PostgreSQL and Redis', requirePostgres(), requireRedis());
 
 describeWithService(services, 'chaos: stalled lease holders', () => {
   let db: TestDatabase;

@@ -10,16 +10,11 @@ import { CreateSessionMutation, SendMessageMutation } from '../utils/operations.
 import { createTestDatabase, requirePostgres, type TestDatabase } from '../utils/postgres.js';
 import { REDIS_URL, requireRedis } from '../utils/redis.js';
 import { onCleanup, startTestServer, type TestServer } from '../utils/server.js';
-import { describeWithService, requireService } from '../utils/services.js';
+import { describeWithService, requireAll } from '../utils/services.js';
 import { startTcpProxy } from '../utils/tcp-proxy.js';
 import { waitUntil } from '../utils/wait.js';
 
-const [postgres, redis] = await Promise.all([requirePostgres(), requireRedis()]);
-const services = await requireService(
-  'PostgreSQL and Redis',
-  postgres.available && redis.available,
-  [postgres.reason, redis.reason].filter(Boolean).join('; '),
-);
+const services = await requireAll('PostgreSQL and Redis', requirePostgres(), requireRedis());
 
 // Long enough that the forwarding instance's wait (5 s for an answer, then the lease's expiry)
 // fits in its deadline (3 TTLs), and it retries the command.

@@ -6,15 +6,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, requirePostgres, type TestDatabase } from '../utils/postgres.js';
 import { startServerProcess } from '../utils/process.js';
 import { REDIS_URL, requireRedis } from '../utils/redis.js';
-import { describeWithService, requireService } from '../utils/services.js';
+import { describeWithService, requireAll } from '../utils/services.js';
 import { startTcpProxy } from '../utils/tcp-proxy.js';
 
-const [postgres, redis] = await Promise.all([requirePostgres(), requireRedis()]);
-const services = await requireService(
-  'PostgreSQL and Redis',
-  postgres.available && redis.available,
-  [postgres.reason, redis.reason].filter(Boolean).join('; '),
-);
+const services = await requireAll('PostgreSQL and Redis', requirePostgres(), requireRedis());
 
 // Short: renewals and sweeps come round often, so some are under way when SIGTERM arrives.
 const LEASE_TTL_MS = 2000;

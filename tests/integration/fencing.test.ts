@@ -14,7 +14,7 @@ import { createTestDatabase, requirePostgres, type TestDatabase } from '../utils
 import { startServerProcess } from '../utils/process.js';
 import { REDIS_URL, requireRedis } from '../utils/redis.js';
 import { onCleanup, startTestServer, type TestServer } from '../utils/server.js';
-import { describeWithService, requireService } from '../utils/services.js';
+import { describeWithService, requireAll } from '../utils/services.js';
 import { startTcpProxy } from '../utils/tcp-proxy.js';
 import { waitUntil } from '../utils/wait.js';
 
@@ -23,12 +23,7 @@ import { waitUntil } from '../utils/wait.js';
  * packets held) past its lease loses the session to another, and when its link comes back
  * none of its writes for the session lands.
  */
-const [postgres, redis] = await Promise.all([requirePostgres(), requireRedis()]);
-const services = await requireService(
-  'PostgreSQL and Redis',
-  postgres.available && redis.available,
-  [postgres.reason, redis.reason].filter(Boolean).join('; '),
-);
+const services = await requireAll('PostgreSQL and Redis', requirePostgres(), requireRedis());
 
 /** Short, so that the takeover comes quickly; the stall is made to outlast it several times. */
 const LEASE_TTL_MS = 1500;

@@ -12,7 +12,7 @@ import { createTestDatabase, requirePostgres, type TestDatabase } from '../utils
 import { startServerProcess } from '../utils/process.js';
 import { REDIS_URL, requireRedis } from '../utils/redis.js';
 import { onCleanup, startTestServer, type TestServer } from '../utils/server.js';
-import { describeWithService, requireService } from '../utils/services.js';
+import { describeWithService, requireAll } from '../utils/services.js';
 
 /**
  * Per-user quotas, kept in the store: sessions per user (createSession) and bytes of stored
@@ -146,12 +146,7 @@ describe('quotas', () => {
   });
 });
 
-const [postgres, redis] = await Promise.all([requirePostgres(), requireRedis()]);
-const services = await requireService(
-  'PostgreSQL and Redis',
-  postgres.available && redis.available,
-  [postgres.reason, redis.reason].filter(Boolean).join('; '),
-);
+const services = await requireAll('PostgreSQL and Redis', requirePostgres(), requireRedis());
 
 describeWithService(services, 'quotas across instances on PostgreSQL', () => {
   let dataDir: string;

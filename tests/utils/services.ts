@@ -38,6 +38,16 @@ export async function requireService(
   return requirement;
 }
 
+/** One requirement for a suite that needs all of `requirements` (each checked on its own first). */
+export async function requireAll(name: string, ...requirements: Promise<ServiceRequirement>[]): Promise<ServiceRequirement> {
+  const all = await Promise.all(requirements);
+  return requireService(
+    name,
+    all.every((r) => r.available),
+    all.map((r) => r.reason).filter(Boolean).join('; '),
+  );
+}
+
 /**
  * `describe` for a suite that needs a service: runs it when the service is there, skips it
  * outside CI when it is not, and in CI replaces it with one failing test that gives the reason.
